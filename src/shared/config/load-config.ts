@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { applyEnvOverrides, isPlain } from './env-overrides.js';
+
+/** Bad configuration at boot: every problem, each naming the key, the value and what was expected. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadOptions {
+  /** YAML file; absent means defaults + environment + overrides. */
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Highest precedence, e.g. from CLI flags: a partial config object. */
+  overrides?: Record<string, unknown>;
+}
+
+/**
+ * Precedence, lowest first: schema defaults, the YAML file, BITVILLE_* environment, CLI overrides.
+ * Returns a frozen, validated config or throws ConfigError listing every problem.
+ */
+export function loadConfig<S extends z.ZodType<Record<string, unknown>>>(schema: S, options: LoadOptions = {}): Readonly<z.infer<S>> {
+  const problems: string[] = [];
+  let fromFile: Record<string, unknown> = {};
+  if (options.file) {
+    try {
+      const parsed: unknown = parseYaml(readFileSync(options.file, 'utf8'));
+      if (parsed === null || parsed === undefined) fromFile = {};
+      else if (isPlain(parsed)) fromFile = parsed;
+      else problems.push(`${options.file}: expected a YAML mapping at the top level`);
+    } catch (err) {
+      problems.push(`${options.file}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  const defaults = schema.parse({});
+  const env = applyEnvOverrides(fromFile, defaults, options.env ?? process.env);
+  for (const p of env.problems) problems.push(`${p.variable}=${JSON.stringify(p.value)}: expected ${p.expected}`);
+  const merged = deepMerge(env.config, options.overrides ?? {});
+  const result = schema.safeParse(merged);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = issue.path.join('.') || '(top level)';
+      const value = valueAt(merged, issue.path);
+      const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ')})` : '';
+      problems.push(`${key}${value === undefined ? '' : ` = ${JSON.stringify(value)}`}: ${issue.message}${keys}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze((result as { data: z.infer<S> }).data);
+}
+
+export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const b = out[k];
+    out[k] = isPlain(v) && isPlain(b) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let node = obj;
+  for (const key of path) {
+    if (!isPlain(node)) return undefined;
+    node = node[key as string];
+  }
+  return node;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,6 @@
+/**
+ * Why a message was not accepted. A closed set: these are metric label values
+ * (`bitville_daemon_ingest_rejected_total{error_code}`), never free text.
+ */
+export const REJECT_CODES = ['invalid_json', 'not_object', 'oversized', 'incomplete'] as const;
+export type RejectCode = (typeof REJECT_CODES)[number];
