@@ -13,6 +13,8 @@ export const listenerConfigSchema = z.strictObject({
       /** "sqlite:<path>" (relative to dataDir) or a postgres:// URL. */
       url: z.string().min(1).default('sqlite:listener.db'),
       retentionDays: z.number().min(0.001).default(7),
+      /** How often the retention job runs. 3600000 ms (hourly). */
+      retentionIntervalMs: z.number().int().min(1000).default(3_600_000),
     })
     .prefault({}),
   tls: z
@@ -25,6 +27,23 @@ export const listenerConfigSchema = z.strictObject({
     .strictObject({
       /** Largest request body, compressed or not. 64 MiB. */
       maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+      /** Ingested lines per second each token may sustain (token bucket). 50000 lines/s. */
+      linesPerSecond: z.number().min(0.001).default(50_000),
+      /** Lines a token may send at once before 429s start. 100000 lines (2 s at the default rate). */
+      burstLines: z.number().min(1).default(100_000),
+    })
+    .prefault({}),
+  /** UDP ingest: one JSON object per datagram. Off unless `listen` is set. */
+  udp: z
+    .strictObject({
+      /** "host:port", e.g. "0.0.0.0:8126"; null = off. */
+      listen: hostPort.nullable().default(null),
+      /** Datagrams must carry this value in `_secret` (removed before storing) unless the sender is in allowFrom. */
+      secret: z.string().min(1).nullable().default(null),
+      /** Sender IP addresses accepted without a secret. */
+      allowFrom: z.array(z.string().min(1)).default([]),
+      /** Projects UDP senders may write ("*" = all). */
+      projects: z.array(z.string().min(1)).default(['*']),
     })
     .prefault({}),
   log: z

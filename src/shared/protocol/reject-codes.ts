@@ -3,4 +3,5 @@
  * (`bitville_daemon_ingest_rejected_total{error_code}`), never free text.
  */
 export const REJECT_CODES = ['invalid_json', 'not_object', 'oversized', 'incomplete'] as const;
+// incomplete: a connection we closed (idle timeout, shutdown) held a partial line that was not a whole message.
 export type RejectCode = (typeof REJECT_CODES)[number];

@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { VERSION } from '../shared/version.js';
+import { registerDaemonCommand } from './daemon.js';
+
+// One CLI for every role (DESIGN section 1); each subcommand lives in its own file.
+const program = new Command('bitville-apm')
+  .description('Bitville APM: find the requests, functions and SQL queries behind PHP load spikes')
+  .version(VERSION);
+
+registerDaemonCommand(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,338 @@
+import type { Logger } from 'pino';
+import type { Spool, WriteResult } from '../spool/spool.js';
+import { segmentTime } from '../spool/segment-name.js';
+import type { DaemonMetrics } from '../health/metrics.js';
+import type { Batch, IngestSource, Queue, QueueStats } from './queue.js';
+
+export interface BufferedQueueOptions {
+  mode: 'memory' | 'durable';
+  memoryItems: number;
+  memoryBytes: number;
+  fsyncMs: number;
+  /** Reported in stats for the 80 % "degraded" rule of /health. */
+  spoolMaxBytes: number;
+  spool: Spool;
+  /** Segment names held by in-flight batches; shared with the spool's quota. */
+  busySegments: Set<string>;
+  metrics: DaemonMetrics;
+  log: Logger;
+  now?: () => number;
+}
+
+interface Entry {
+  bytes: Buffer;
+  at: number;
+  seq: number;
+}
+
+interface Pending extends Entry {
+  source: IngestSource;
+  onSafe: (() => void) | undefined;
+}
+
+type InFlight = { kind: 'segments'; names: string[] } | { kind: 'memory'; entries: Entry[] };
+
+/**
+ * Memory first, disk overflow (DESIGN section 3).
+ *
+ * memory mode: items live in `memory` until it holds memoryItems or memoryBytes; then the whole
+ * buffer becomes one atomic spool segment. A SIGKILL loses what is in memory (at most
+ * memoryItems, plus one spill that is being written).
+ *
+ * durable mode: items are appended to the open segment before they count as accepted, and
+ * fsynced in groups every fsyncMs; the forwarder takes sealed segments only (take() seals the
+ * open one when nothing else waits), so an acknowledgement is always "delete whole files".
+ *
+ * Every spool operation goes through one promise chain, so files are written, sealed and
+ * deleted in order and take() sees a consistent picture after awaiting it.
+ */
+export function createBufferedQueue(o: BufferedQueueOptions): Queue {
+  const now = o.now ?? Date.now;
+  let seq = 0;
+  let memory: Entry[] = [];
+  let memoryBytes = 0;
+  let spilling = 0; // items handed to the spool and not yet written (memory mode)
+  let pending: Pending[] = []; // durable mode: waiting for the next append
+  let appendScheduled = false;
+  let chain: Promise<unknown> = Promise.resolve();
+  let nextBatchId = 1;
+  const inFlight = new Map<number, InFlight>();
+  const busySegments = o.busySegments;
+  let readableWaiters: Array<() => void> = [];
+  let reliefWaiters: Array<() => void> = [];
+  let overflowSegments = 0;
+  let stopped = false;
+
+  const fsyncTimer =
+    o.mode === 'durable'
+      ? setInterval(() => {
+          void serial(() => o.spool.sync()).catch((err: unknown) => o.log.error({ err }, 'spool fsync failed'));
+        }, o.fsyncMs)
+      : null;
+  fsyncTimer?.unref();
+
+  function serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = chain.then(task, task);
+    chain = run.catch(() => undefined);
+    return run;
+  }
+
+  function notifyReadable(): void {
+    const waiters = readableWaiters;
+    readableWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  function notifyRelief(): void {
+    if (congested()) return;
+    const waiters = reliefWaiters;
+    reliefWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  function congested(): boolean {
+    if (o.mode === 'durable') return pending.length >= o.memoryItems * 4; // appends cannot keep up with the disk
+    return spilling > 0 && (memory.length >= o.memoryItems || memoryBytes >= o.memoryBytes);
+  }
+
+  function hasReadable(): boolean {
+    if (memory.length > 0) return true;
+    if (o.spool.segments().some((s) => !busySegments.has(s.name))) return true;
+    return (o.spool.openSegment()?.items ?? 0) > 0;
+  }
+
+  function onWrite(result: WriteResult, items: number): boolean {
+    if (result.kind === 'written') {
+      o.metrics.segmentWritten();
+      return true;
+    }
+    o.metrics.dropped(result.reason, items);
+    o.log.error({ err: result.error, items, reason: result.reason }, 'spool refused items; dropped by policy');
+    return false;
+  }
+
+  /** memory mode: move the whole memory buffer into one spool segment. */
+  function spillMemory(): Promise<void> {
+    if (memory.length === 0) return chain.then(() => undefined);
+    const entries = memory;
+    memory = [];
+    memoryBytes = 0;
+    spilling += entries.length;
+    const first = entries[0] as Entry;
+    return serial(async () => {
+      try {
+        const result = await o.spool.write(entries.map((e) => e.bytes), first.at, first.seq);
+        if (onWrite(result, entries.length)) overflowSegments++;
+      } finally {
+        spilling -= entries.length;
+        notifyRelief();
+        notifyReadable();
+      }
+    });
+  }
+
+  /** durable mode: append everything pending in one write (group commit). */
+  function appendPending(): void {
+    appendScheduled = false;
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    const first = batch[0] as Pending;
+    void serial(async () => {
+      const result = await o.spool.append(batch.map((p) => p.bytes), first.at, first.seq);
+      if (onWrite(result, batch.length)) {
+        for (const p of batch) {
+          o.metrics.accepted(p.source);
+          p.onSafe?.();
+        }
+        const open = o.spool.openSegment();
+        if (open && (open.items >= o.memoryItems || open.bytes >= o.memoryBytes)) {
+          await o.spool.sealOpen();
+          o.metrics.segmentWritten();
+        }
+      }
+      notifyRelief();
+      notifyReadable();
+    }).catch((err: unknown) => o.log.error({ err }, 'durable append failed'));
+  }
+
+  function takeFromSegments(maxItems: number, maxBytes: number): Promise<Batch | null> | null {
+    const chosen: string[] = [];
+    let items = 0;
+    let bytes = 0;
+    for (const seg of o.spool.segments()) {
+      if (busySegments.has(seg.name)) {
+        if (chosen.length > 0) break; // keep each batch a contiguous run of segments
+        continue;
+      }
+      if (chosen.length > 0 && (items + seg.items > maxItems || bytes + seg.bytes > maxBytes)) break;
+      chosen.push(seg.name);
+      items += seg.items;
+      bytes += seg.bytes;
+    }
+    if (chosen.length === 0) return null;
+    for (const name of chosen) busySegments.add(name);
+    return (async () => {
+      const all: Buffer[] = [];
+      try {
+        for (const name of chosen) for (const item of await o.spool.read(name)) all.push(item);
+      } catch (err) {
+        for (const name of chosen) busySegments.delete(name);
+        throw err;
+      }
+      const id = nextBatchId++;
+      inFlight.set(id, { kind: 'segments', names: chosen });
+      return { id, items: all, bytes: sum(all), oldestAt: segmentTime(chosen[0] as string) };
+    })();
+  }
+
+  function takeFromMemory(maxItems: number, maxBytes: number): Batch | null {
+    if (memory.length === 0) return null;
+    let n = 0;
+    let bytes = 0;
+    while (n < memory.length && n < maxItems) {
+      const len = (memory[n] as Entry).bytes.length;
+      if (n > 0 && bytes + len > maxBytes) break;
+      bytes += len;
+      n++;
+    }
+    const entries = memory.splice(0, n);
+    memoryBytes -= bytes;
+    const id = nextBatchId++;
+    inFlight.set(id, { kind: 'memory', entries });
+    notifyRelief();
+    return { id, items: entries.map((e) => e.bytes), bytes, oldestAt: (entries[0] as Entry).at };
+  }
+
+  return {
+    offer(item, source, onSafe) {
+      if (stopped) throw new Error('queue stopped'); // a programming error: ingest stops first
+      const entry = { bytes: item, at: now(), seq: seq++ };
+      if (o.mode === 'durable') {
+        pending.push({ ...entry, source, onSafe });
+        if (!appendScheduled) {
+          appendScheduled = true;
+          setImmediate(appendPending);
+        }
+        return;
+      }
+      memory.push(entry);
+      memoryBytes += item.length;
+      o.metrics.accepted(source);
+      onSafe?.();
+      if (memory.length >= o.memoryItems || memoryBytes >= o.memoryBytes) void spillMemory();
+      else if (memory.length === 1) notifyReadable();
+    },
+
+    async take(maxItems, maxBytes) {
+      await chain;
+      const fromDisk = takeFromSegments(maxItems, maxBytes);
+      if (fromDisk) return fromDisk;
+      if (o.mode === 'durable') {
+        if ((o.spool.openSegment()?.items ?? 0) === 0) return null;
+        await serial(async () => {
+          await o.spool.sealOpen();
+          o.metrics.segmentWritten();
+        });
+        return takeFromSegments(maxItems, maxBytes);
+      }
+      return takeFromMemory(maxItems, maxBytes);
+    },
+
+    async ack(batch) {
+      const held = inFlight.get(batch.id);
+      if (!held) return;
+      inFlight.delete(batch.id);
+      if (held.kind === 'segments') {
+        await serial(async () => {
+          for (const name of held.names) {
+            await o.spool.remove(name);
+            busySegments.delete(name);
+          }
+        });
+      }
+    },
+
+    release(batch) {
+      const held = inFlight.get(batch.id);
+      if (!held) return;
+      inFlight.delete(batch.id);
+      if (held.kind === 'segments') {
+        for (const name of held.names) busySegments.delete(name);
+      } else {
+        memory = held.entries.concat(memory); // back to the head: it is the oldest data
+        memoryBytes += sum(held.entries.map((e) => e.bytes));
+        if (memory.length >= o.memoryItems || memoryBytes >= o.memoryBytes) void spillMemory();
+      }
+      notifyReadable();
+    },
+
+    whenReadable() {
+      if (hasReadable()) return Promise.resolve();
+      return new Promise((resolve) => readableWaiters.push(resolve));
+    },
+
+    congested,
+    whenRelieved(cb) {
+      if (!congested()) cb();
+      else reliefWaiters.push(cb);
+    },
+
+    async flushToSpool() {
+      if (o.mode === 'durable') {
+        appendPending();
+        await serial(async () => {
+          if (o.spool.openSegment()) {
+            await o.spool.sealOpen();
+            o.metrics.segmentWritten();
+          }
+        });
+        return;
+      }
+      // Batches still in flight at this point were neither acknowledged nor released: keep them.
+      for (const [id, held] of inFlight) {
+        if (held.kind === 'memory') {
+          inFlight.delete(id);
+          memory = held.entries.concat(memory);
+        }
+      }
+      await spillMemory();
+      await chain;
+    },
+
+    stats(): QueueStats {
+      const segments = o.spool.segments();
+      const t = now();
+      let oldest = Number.POSITIVE_INFINITY;
+      if (segments.length > 0) oldest = segmentTime((segments[0] as { name: string }).name);
+      for (const held of inFlight.values()) if (held.kind === 'memory') oldest = Math.min(oldest, (held.entries[0] as Entry).at);
+      if (memory.length > 0) oldest = Math.min(oldest, (memory[0] as Entry).at);
+      const open = o.spool.openSegment();
+      return {
+        memoryItems: memory.length + pending.length,
+        memoryBytes,
+        memoryItemsLimit: o.memoryItems,
+        spoolSegments: segments.length + (open ? 1 : 0),
+        spoolItems: o.spool.totalItems(),
+        spoolBytes: o.spool.totalBytes(),
+        spoolBytesLimit: o.spoolMaxBytes,
+        oldestItemAgeMs: Number.isFinite(oldest) ? Math.max(0, t - oldest) : 0,
+        overflowSegmentsWritten: overflowSegments,
+        inFlightBatches: inFlight.size,
+      };
+    },
+
+    async stop() {
+      if (fsyncTimer) clearInterval(fsyncTimer);
+      await this.flushToSpool();
+      stopped = true;
+      await serial(() => o.spool.close());
+    },
+  };
+}
+
+function sum(items: readonly Buffer[]): number {
+  let n = 0;
+  for (const b of items) n += b.length;
+  return n;
+}

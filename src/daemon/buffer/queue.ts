@@ -1,0 +1,56 @@
+/**
+ * The seam between ingest and the forwarder. Ingest offers items; the forwarder takes the
+ * oldest batch, then acknowledges it (deleted from memory or spool) or releases it (returned,
+ * to be taken again first). Nothing is removed before an acknowledgement: at-least-once.
+ */
+export type IngestSource = 'unix' | 'udp' | 'inbox';
+
+export interface Batch {
+  readonly id: number;
+  /** The items as accepted: one compact JSON object each, without the newline. */
+  readonly items: readonly Buffer[];
+  /** Sum of item lengths (no newlines). */
+  readonly bytes: number;
+  /** Accept time (unix ms) of the oldest item. */
+  readonly oldestAt: number;
+}
+
+export interface QueueStats {
+  memoryItems: number;
+  memoryBytes: number;
+  memoryItemsLimit: number;
+  spoolSegments: number;
+  spoolItems: number;
+  spoolBytes: number;
+  spoolBytesLimit: number;
+  /** Age of the oldest waiting item in ms, 0 when empty. */
+  oldestItemAgeMs: number;
+  /** Segments written because memory was full or at shutdown. */
+  overflowSegmentsWritten: number;
+  inFlightBatches: number;
+}
+
+export interface Queue {
+  /**
+   * Offers one validated item. In memory mode it counts as accepted at once; in durable mode once
+   * it is appended to the open segment. `onSafe` runs when the item is accepted, or never if it
+   * is dropped by policy (the inbox uses it to delete its file only then).
+   */
+  offer(item: Buffer, source: IngestSource, onSafe?: () => void): void;
+  /** Oldest waiting items, spool first, then memory; null when nothing waits or all is in flight. */
+  take(maxItems: number, maxBytes: number): Promise<Batch | null>;
+  /** Delivered: delete the batch from memory or spool. */
+  ack(batch: Batch): Promise<void>;
+  /** Not delivered: put it back at the head of the queue. */
+  release(batch: Batch): void;
+  /** Resolves when there is something to take (at once if there is). */
+  whenReadable(): Promise<void>;
+  /** True while ingest should stop reading sockets: memory is full and its spill is still being written. */
+  congested(): boolean;
+  /** Runs `cb` once the queue is no longer congested. */
+  whenRelieved(cb: () => void): void;
+  /** Writes everything held in memory (including released batches) to the spool. */
+  flushToSpool(): Promise<void>;
+  stats(): QueueStats;
+  stop(): Promise<void>;
+}

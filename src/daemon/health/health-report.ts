@@ -1,0 +1,111 @@
+import type { QueueStats } from '../buffer/queue.js';
+import type { DaemonMetrics } from './metrics.js';
+
+export type HealthStatus = 'ok' | 'degraded' | 'failing';
+
+/** Live checks behind `status`; each is computed at request time, never assumed. */
+export interface HealthChecks {
+  socketListening: boolean;
+  spoolWritable: boolean;
+  udpBound: boolean | null;
+}
+
+/** What the forwarder reports (issue 3); absent until a forwarder runs. */
+export interface ForwardHealth {
+  circuitBreaker: {
+    name: string;
+    state: 'closed' | 'open' | 'half_open';
+    failure_count: number;
+    failure_threshold: number;
+    retry_timeout: number;
+    opened_at: number | null;
+  };
+  stats: Record<string, unknown>;
+}
+
+export interface HealthInputs {
+  checks: HealthChecks;
+  queue: QueueStats;
+  metrics: Awaited<ReturnType<DaemonMetrics['snapshot']>>;
+  startedAt: number;
+  now: number;
+  spoolPath: string;
+  worker: { requestCount: number; rssBytes: number; memoryLimitMb: number; restarts: number; maxRequests: number };
+  forward: ForwardHealth | null;
+}
+
+/**
+ * The /health document (DESIGN section 6), in the shape monitors of the PHP daemon already read.
+ * failing (503): the socket is not listening or the spool is not writable; degraded (200): the
+ * circuit is open or the spool is over 80 % of its quota.
+ */
+export function healthReport(i: HealthInputs): { status: HealthStatus; body: Record<string, unknown> } {
+  const problems: string[] = [];
+  if (!i.checks.socketListening) problems.push('socket_not_listening');
+  if (!i.checks.spoolWritable) problems.push('spool_not_writable');
+  if (i.checks.udpBound === false) problems.push('udp_not_bound');
+  const warnings: string[] = [];
+  if (i.forward?.circuitBreaker.state === 'open') warnings.push('circuit_open');
+  if (i.queue.spoolBytes > 0.8 * i.queue.spoolBytesLimit) warnings.push('spool_over_80_percent');
+  const status: HealthStatus = problems.length > 0 ? 'failing' : warnings.length > 0 ? 'degraded' : 'ok';
+  const mb = (n: number) => Math.round((n / 1024 / 1024) * 10) / 10;
+  return {
+    status,
+    body: {
+      status,
+      timestamp: Math.floor(i.now / 1000),
+      uptime_seconds: Math.floor((i.now - i.startedAt) / 1000),
+      problems: [...problems, ...warnings],
+      checks: {
+        socket_listening: i.checks.socketListening,
+        spool_writable: i.checks.spoolWritable,
+        udp_bound: i.checks.udpBound,
+      },
+      stats: {
+        worker: {
+          request_count: i.worker.requestCount,
+          memory_usage_mb: mb(i.worker.rssBytes),
+          memory_limit_mb: i.worker.memoryLimitMb,
+          restarts: i.worker.restarts,
+          max_requests: i.worker.maxRequests,
+        },
+        buffer: {
+          memory_buffer_count: i.queue.memoryItems,
+          memory_buffer_limit: i.queue.memoryItemsLimit,
+          memory_buffer_bytes: i.queue.memoryBytes,
+          disk_overflow_count: i.queue.overflowSegmentsWritten,
+          disk_file_count: i.queue.spoolSegments,
+          disk_items: i.queue.spoolItems,
+          disk_bytes: i.queue.spoolBytes,
+          disk_bytes_limit: i.queue.spoolBytesLimit,
+          oldest_item_age_seconds: Math.floor(i.queue.oldestItemAgeMs / 1000),
+          in_flight_batches: i.queue.inFlightBatches,
+          disk_buffer_path: i.spoolPath,
+        },
+        circuit_breaker: i.forward?.circuitBreaker ?? {
+          name: 'forward',
+          state: 'disabled', // no forwarder runs in this process
+          failure_count: 0,
+          failure_threshold: 0,
+          retry_timeout: 0,
+          opened_at: null,
+        },
+        ingest: {
+          accepted: i.metrics.acceptedTotal,
+          accepted_by_source: i.metrics.accepted,
+          rejected: i.metrics.rejectedTotal,
+          rejected_by_reason: i.metrics.rejected,
+          defaults_filled: i.metrics.defaultsFilled,
+          connections_total: i.metrics.connections,
+          connections_active: i.metrics.activeConnections,
+          connections_closed_by_reason: i.metrics.closed,
+          inbox_files: i.metrics.inboxFiles,
+          recovered_from_spool: i.metrics.recovered,
+          quarantined: i.metrics.quarantined,
+        },
+        forward: i.forward?.stats ?? {},
+        dropped: i.metrics.dropped,
+      },
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { IngestSource, QueueStats } from '../buffer/queue.js';
+import type { RejectCode } from '../../shared/protocol/reject-codes.js';
+
+const P = 'bitville_daemon_';
+
+/** Why a connection was closed by us rather than by the client. A closed set of label values. */
+export type CloseReason = 'idle_timeout' | 'too_many_connections' | 'shutdown';
+
+/** Why an accepted or offered item was dropped: a policy decision, always counted. */
+export type DropReason = 'spool_full' | 'disk_error';
+
+/**
+ * Every daemon counter, in one Prometheus registry. /health reads the same counters, so the two
+ * can never disagree. Hot-path counters are pre-bound to their labels.
+ */
+export function createDaemonMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: P });
+  const accepted = new Counter({ name: `${P}ingest_accepted_total`, help: 'Messages accepted into the buffer', labelNames: ['source'], registers: [registry] });
+  const rejected = new Counter({ name: `${P}ingest_rejected_total`, help: 'Messages rejected, by reason', labelNames: ['error_code'], registers: [registry] });
+  const defaultsFilled = new Counter({ name: `${P}ingest_defaults_filled_total`, help: 'Accepted messages that lacked correlation_id or project', registers: [registry] });
+  const connections = new Counter({ name: `${P}ingest_connections_total`, help: 'Client connections accepted', registers: [registry] });
+  const closed = new Counter({ name: `${P}ingest_connections_closed_total`, help: 'Connections closed by the daemon, by reason', labelNames: ['reason'], registers: [registry] });
+  const activeConnections = new Gauge({ name: `${P}ingest_connections_active`, help: 'Open client connections', registers: [registry] });
+  const receivedBytes = new Counter({ name: `${P}ingest_received_bytes_total`, help: 'Bytes read from clients', labelNames: ['source'], registers: [registry] });
+  const dropped = new Counter({ name: `${P}dropped_events_total`, help: 'Items dropped by an explicit policy, by reason', labelNames: ['reason'], registers: [registry] });
+  const segmentsWritten = new Counter({ name: `${P}spool_segments_written_total`, help: 'Spool segments written (memory overflow, shutdown flush, durable seal)', registers: [registry] });
+  const quarantined = new Counter({ name: `${P}quarantined_total`, help: 'Things moved to quarantine/, by kind', labelNames: ['kind'], registers: [registry] });
+  const recovered = new Counter({ name: `${P}spool_recovered_items_total`, help: 'Items found in the spool at start', registers: [registry] });
+  const inboxFiles = new Counter({ name: `${P}inbox_files_total`, help: 'Inbox files processed, by outcome', labelNames: ['outcome'], registers: [registry] });
+
+  const queueGauges = {
+    memoryItems: new Gauge({ name: `${P}buffer_memory_items`, help: 'Items in the memory buffer', registers: [registry] }),
+    memoryBytes: new Gauge({ name: `${P}buffer_memory_bytes`, help: 'Bytes in the memory buffer', registers: [registry] }),
+    spoolItems: new Gauge({ name: `${P}spool_items`, help: 'Items waiting in spool segments', registers: [registry] }),
+    spoolBytes: new Gauge({ name: `${P}spool_bytes`, help: 'Bytes of spool segments on disk', registers: [registry] }),
+    spoolSegments: new Gauge({ name: `${P}spool_segments`, help: 'Spool segment files', registers: [registry] }),
+    oldestAge: new Gauge({ name: `${P}buffer_oldest_item_age_seconds`, help: 'Age of the oldest waiting item', registers: [registry] }),
+  };
+
+  const acceptedBy: Record<IngestSource, { inc(n?: number): void }> = {
+    unix: accepted.labels('unix'),
+    udp: accepted.labels('udp'),
+    inbox: accepted.labels('inbox'),
+  };
+
+  return {
+    registry,
+    accepted: (source: IngestSource, n = 1) => acceptedBy[source].inc(n),
+    rejected: (code: RejectCode) => rejected.inc({ error_code: code }),
+    defaultsFilled: () => defaultsFilled.inc(),
+    connectionOpened: () => {
+      connections.inc();
+      activeConnections.inc();
+    },
+    connectionEnded: () => activeConnections.dec(),
+    connectionClosed: (reason: CloseReason) => closed.inc({ reason }),
+    receivedBytes: (source: IngestSource, n: number) => receivedBytes.inc({ source }, n),
+    dropped: (reason: DropReason, n: number) => dropped.inc({ reason }, n),
+    segmentWritten: () => segmentsWritten.inc(),
+    quarantined: (kind: 'message_sample' | 'segment' | 'inbox_file', n = 1) => quarantined.inc({ kind }, n),
+    recovered: (n: number) => recovered.inc(n),
+    inboxFile: (outcome: 'accepted' | 'rejected') => inboxFiles.inc({ outcome }),
+    setQueueStats(s: QueueStats) {
+      queueGauges.memoryItems.set(s.memoryItems);
+      queueGauges.memoryBytes.set(s.memoryBytes);
+      queueGauges.spoolItems.set(s.spoolItems);
+      queueGauges.spoolBytes.set(s.spoolBytes);
+      queueGauges.spoolSegments.set(s.spoolSegments);
+      queueGauges.oldestAge.set(s.oldestItemAgeMs / 1000);
+    },
+    /** Current values by label, for /health. */
+    async snapshot() {
+      const byLabel = async (c: Counter | Gauge, label: string) => {
+        const out: Record<string, number> = {};
+        for (const v of (await c.get()).values) {
+          const key = v.labels[label];
+          out[key === undefined ? 'total' : String(key)] = v.value;
+        }
+        return out;
+      };
+      const total = async (c: Counter | Gauge) => (await c.get()).values.reduce((n, v) => n + v.value, 0);
+      return {
+        accepted: await byLabel(accepted, 'source'),
+        acceptedTotal: await total(accepted),
+        rejected: await byLabel(rejected, 'error_code'),
+        rejectedTotal: await total(rejected),
+        defaultsFilled: await total(defaultsFilled),
+        connections: await total(connections),
+        activeConnections: await total(activeConnections),
+        closed: await byLabel(closed, 'reason'),
+        dropped: await byLabel(dropped, 'reason'),
+        segmentsWritten: await total(segmentsWritten),
+        quarantined: await byLabel(quarantined, 'kind'),
+        recovered: await total(recovered),
+        inboxFiles: await byLabel(inboxFiles, 'outcome'),
+      };
+    },
+  };
+}
+
+export type DaemonMetrics = ReturnType<typeof createDaemonMetrics>;

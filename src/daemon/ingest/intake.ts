@@ -1,0 +1,38 @@
+import { parseMessage } from '../../shared/protocol/parse-message.js';
+import type { RejectCode } from '../../shared/protocol/reject-codes.js';
+import type { LimitedLog } from '../../shared/telemetry/rate-limited-log.js';
+import type { IngestSource, Queue } from '../buffer/queue.js';
+import type { DaemonMetrics } from '../health/metrics.js';
+import type { Quarantine } from '../spool/quarantine.js';
+
+export interface Intake {
+  /**
+   * Validates one raw message and offers it to the queue; false when rejected. `rejectAs`
+   * names the reason for a line we cut off ourselves ('incomplete'), whatever the parse said.
+   */
+  handle(raw: Buffer, source: IngestSource, onSafe?: () => void, rejectAs?: RejectCode): boolean;
+  /** A message that cannot even be read whole (oversized, cut off): counted, sampled, logged. */
+  reject(code: RejectCode, sample: Buffer, source: IngestSource): void;
+}
+
+/** The one path from every source into the queue, so all sources count and reject alike. */
+export function createIntake(queue: Queue, metrics: DaemonMetrics, quarantine: Quarantine, logLimited: LimitedLog): Intake {
+  function reject(code: RejectCode, sample: Buffer, source: IngestSource): void {
+    metrics.rejected(code);
+    if (quarantine.sample(code, sample)) metrics.quarantined('message_sample');
+    logLimited(`reject:${code}`, { source, bytes: sample.length }, `rejected a message: ${code}`);
+  }
+  return {
+    handle(raw, source, onSafe, rejectAs) {
+      const outcome = parseMessage(raw);
+      if (outcome.kind === 'rejected') {
+        reject(rejectAs ?? outcome.code, raw, source);
+        return false;
+      }
+      if (outcome.filledDefaults) metrics.defaultsFilled();
+      queue.offer(outcome.bytes, source, onSafe);
+      return true;
+    },
+    reject,
+  };
+}

@@ -1,0 +1,47 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { parseHostPort } from '../../shared/config/host-port.js';
+import type { DaemonMetrics } from '../health/metrics.js';
+import type { Intake } from './intake.js';
+
+export interface UdpSource {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** "host:port" actually bound (port 0 resolved), or null when not bound. */
+  address(): string | null;
+}
+
+/** One JSON object per datagram (DESIGN section 2). Off unless `udp` is configured. */
+export function createUdpSource(o: { bind: string; maxMessageBytes: number; intake: Intake; metrics: DaemonMetrics }): UdpSource {
+  let socket: Socket | null = null;
+  return {
+    async start() {
+      const { host, port } = parseHostPort(o.bind);
+      const s = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+      s.on('message', (msg) => {
+        o.metrics.receivedBytes('udp', msg.length);
+        if (msg.length > o.maxMessageBytes) o.intake.reject('oversized', msg, 'udp');
+        else o.intake.handle(msg, 'udp');
+      });
+      s.on('error', () => undefined); // per-datagram errors (e.g. ICMP) are not fatal for a receive-only socket
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.bind(port, host, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+      socket = s;
+    },
+    async stop() {
+      const s = socket;
+      socket = null;
+      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    },
+    address() {
+      if (!socket) return null;
+      const a = socket.address();
+      return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+    },
+  };
+}

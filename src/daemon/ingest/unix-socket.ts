@@ -1,0 +1,161 @@
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { Queue } from '../buffer/queue.js';
+import type { DaemonMetrics } from '../health/metrics.js';
+import type { Intake } from './intake.js';
+import { createLineSplitter } from './line-splitter.js';
+
+export interface UnixSocketOptions {
+  path: string;
+  maxConnections: number;
+  maxMessageBytes: number;
+  idleTimeoutMs: number;
+  intake: Intake;
+  queue: Queue;
+  metrics: DaemonMetrics;
+}
+
+export interface UnixSocketSource {
+  start(): Promise<void>;
+  /** Stops accepting, lets open connections finish for up to drainMs, then closes the rest. */
+  stop(drainMs: number): Promise<void>;
+  /** Live check: our server is listening and the path still names our socket. */
+  listening(): Promise<boolean>;
+  activeConnections(): number;
+}
+
+/** Kernel accept queue: PHP-FPM pools connect all at once during a spike. Capped by net.core.somaxconn. */
+const LISTEN_BACKLOG = 4096;
+
+export class SocketInUseError extends Error {
+  constructor(path: string) {
+    super(`another process is already listening on ${path}; refusing to start a second daemon on it`);
+    this.name = 'SocketInUseError';
+  }
+}
+
+export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
+  const sockets = new Map<Socket, () => void>(); // socket -> close it ourselves
+  let server: Server | null = null;
+  let inode = -1;
+  let paused = false;
+
+  function pauseAll(): void {
+    if (paused) return;
+    paused = true;
+    for (const s of sockets.keys()) s.pause();
+    o.queue.whenRelieved(() => {
+      paused = false;
+      for (const s of sockets.keys()) s.resume();
+    });
+  }
+
+  function onConnection(socket: Socket): void {
+    sockets.set(socket, closeByUs);
+    o.metrics.connectionOpened();
+    if (paused) socket.pause();
+    let closedByUs = false;
+    const splitter = createLineSplitter({
+      maxBytes: o.maxMessageBytes,
+      onLine: (line) => {
+        o.intake.handle(line, 'unix');
+        if (o.queue.congested()) pauseAll();
+      },
+      onOversized: (sample) => o.intake.reject('oversized', sample, 'unix'),
+    });
+    socket.setTimeout(o.idleTimeoutMs, () => {
+      o.metrics.connectionClosed('idle_timeout');
+      closeByUs();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      o.metrics.receivedBytes('unix', chunk.length);
+      splitter.push(chunk);
+    });
+    socket.on('end', () => {
+      splitter.end(); // the peer closed: a last line without newline still counts if it parses
+      socket.end();
+    });
+    socket.on('error', () => undefined); // resets from clients that gave up are normal; 'close' follows
+    socket.on('close', () => {
+      sockets.delete(socket);
+      o.metrics.connectionEnded();
+    });
+
+    function closeByUs(): void {
+      if (closedByUs) return;
+      closedByUs = true;
+      const partial = splitter.takePartial();
+      // We cut the client off mid-line: keep the line only if it is already a whole message.
+      if (partial) o.intake.handle(partial, 'unix', undefined, 'incomplete');
+      socket.destroy();
+    }
+  }
+
+  async function clearStale(): Promise<void> {
+    let st;
+    try {
+      st = await lstat(o.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    if (!st.isSocket()) throw new Error(`${o.path} exists and is not a socket; refusing to replace it`);
+    const alive = await new Promise<boolean>((resolve) => {
+      const probe = createConnection(o.path);
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve(true);
+      });
+      probe.once('error', () => resolve(false)); // ECONNREFUSED: left by a crashed run
+    });
+    if (alive) throw new SocketInUseError(o.path);
+    await unlink(o.path);
+  }
+
+  return {
+    async start() {
+      await mkdir(dirname(o.path), { recursive: true });
+      await clearStale();
+      const srv = createServer({ pauseOnConnect: false }, onConnection);
+      srv.maxConnections = o.maxConnections;
+      srv.on('drop', () => o.metrics.connectionClosed('too_many_connections'));
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen({ path: o.path, backlog: LISTEN_BACKLOG }, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      await chmod(o.path, 0o666); // PHP-FPM runs as another user than the daemon
+      inode = (await lstat(o.path)).ino;
+      server = srv;
+    },
+
+    async stop(drainMs) {
+      const srv = server;
+      if (!srv) return;
+      server = null;
+      const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
+      const deadline = Date.now() + drainMs;
+      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const close of sockets.values()) {
+        o.metrics.connectionClosed('shutdown');
+        close();
+      }
+      await closed;
+    },
+
+    async listening() {
+      if (!server?.listening) return false;
+      try {
+        const st = await lstat(o.path);
+        return st.isSocket() && st.ino === inode; // deleted or replaced: clients can no longer reach us
+      } catch {
+        return false;
+      }
+    },
+
+    activeConnections: () => sockets.size,
+  };
+}

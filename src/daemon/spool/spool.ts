@@ -1,0 +1,273 @@
+import { mkdir, open, readdir, rename, statfs, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { byteLength, fsyncDir, readSegment, splitSegment, withNewlines, writeAll, writeSegmentAtomic } from './segment-file.js';
+import { OPEN_SUFFIX, SEGMENT_SUFFIX, TEMP_SUFFIX, isSegmentName, segmentName, segmentTime } from './segment-name.js';
+
+export interface SpoolOptions {
+  dir: string;
+  quarantineDir: string;
+  maxBytes: number;
+  minFreeBytes: number;
+  whenFull: 'drop_oldest' | 'drop_newest';
+  /** A segment the forwarder holds must not be deleted by the quota. */
+  isBusy: (name: string) => boolean;
+  onDrop: (reason: DropReason, items: number) => void;
+  now?: () => number;
+}
+
+export type DropReason = 'spool_full' | 'disk_error';
+
+export interface SegmentInfo {
+  readonly name: string;
+  readonly items: number;
+  /** Bytes on disk, newlines included. */
+  readonly bytes: number;
+}
+
+export interface RecoveryReport {
+  segments: number;
+  items: number;
+  tempFilesRemoved: number;
+  openSegmentsSealed: number;
+  quarantinedSegments: number;
+  badLines: number;
+}
+
+export type WriteResult = { kind: 'written'; name: string } | { kind: 'dropped'; reason: DropReason; error?: unknown };
+
+export interface Spool {
+  recover(): Promise<RecoveryReport>;
+  /** Memory mode: one atomic segment of items whose first was accepted at (atMs, seq). */
+  write(items: readonly Buffer[], atMs: number, seq: number): Promise<WriteResult>;
+  /** Durable mode: appends to the open segment (created on first use). Not fsynced: see sync(). */
+  append(items: readonly Buffer[], atMs: number, seq: number): Promise<WriteResult>;
+  /** Durable mode: fdatasync the open segment if it changed. */
+  sync(): Promise<void>;
+  /** Durable mode: fsync, close and rename the open segment so it becomes an ordinary segment. */
+  sealOpen(): Promise<void>;
+  openSegment(): { items: number; bytes: number } | null;
+  /** Sealed segments, oldest first. */
+  segments(): readonly SegmentInfo[];
+  read(name: string): Promise<Buffer[]>;
+  remove(name: string): Promise<void>;
+  totalBytes(): number;
+  totalItems(): number;
+  /** Live check for /health: can we create, fsync and delete a file in the spool? */
+  probeWritable(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+interface OpenSegment {
+  name: string;
+  fh: FileHandle;
+  items: number;
+  bytes: number;
+  dirty: boolean;
+}
+
+export function createSpool(options: SpoolOptions): Spool {
+  const now = options.now ?? Date.now;
+  const index: SegmentInfo[] = []; // sorted by name = FIFO
+  let indexBytes = 0;
+  let indexItems = 0;
+  let open_: OpenSegment | null = null;
+  let freeBytesAt = 0;
+  let freeBytesCache = Number.POSITIVE_INFINITY;
+
+  function addToIndex(info: SegmentInfo): void {
+    // Usually the newest; a released batch spooled late sorts earlier (its first item is older).
+    let i = index.length;
+    while (i > 0 && (index[i - 1] as SegmentInfo).name > info.name) i--;
+    index.splice(i, 0, info);
+    indexBytes += info.bytes;
+    indexItems += info.items;
+  }
+
+  async function freeBytes(): Promise<number> {
+    if (now() - freeBytesAt > 1_000) {
+      const s = await statfs(options.dir);
+      freeBytesCache = s.bavail * s.bsize;
+      freeBytesAt = now();
+    }
+    return freeBytesCache;
+  }
+
+  /** Applies the quota before `incoming` more bytes land. False means: drop the incoming items. */
+  async function makeRoom(incoming: number): Promise<boolean> {
+    const fits = async (): Promise<boolean> =>
+      indexBytes + (open_?.bytes ?? 0) + incoming <= options.maxBytes && (await freeBytes()) - incoming >= options.minFreeBytes;
+    if (await fits()) return true;
+    if (options.whenFull === 'drop_newest') return false;
+    for (let i = 0; i < index.length && !(await fits()); ) {
+      const victim = index[i] as SegmentInfo;
+      if (options.isBusy(victim.name)) {
+        i++;
+        continue;
+      }
+      await remove(victim.name);
+      freeBytesAt = 0; // re-read free space after deleting
+      options.onDrop('spool_full', victim.items);
+    }
+    return fits();
+  }
+
+  async function remove(name: string): Promise<void> {
+    const i = index.findIndex((s) => s.name === name);
+    if (i === -1) return;
+    const info = index[i] as SegmentInfo;
+    index.splice(i, 1);
+    indexBytes -= info.bytes;
+    indexItems -= info.items;
+    await unlink(join(options.dir, name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  async function quarantine(name: string): Promise<void> {
+    await mkdir(options.quarantineDir, { recursive: true });
+    await rename(join(options.dir, name), join(options.quarantineDir, `segment-${now()}-${name}`));
+  }
+
+  async function sealOpen(): Promise<void> {
+    const seg = open_;
+    if (!seg) return;
+    open_ = null;
+    try {
+      await seg.fh.datasync();
+    } finally {
+      await seg.fh.close();
+    }
+    await rename(join(options.dir, seg.name + '.open'), join(options.dir, seg.name));
+    await fsyncDir(options.dir);
+    addToIndex({ name: seg.name, items: seg.items, bytes: seg.bytes });
+  }
+
+  return {
+    async recover() {
+      await mkdir(options.dir, { recursive: true });
+      const report: RecoveryReport = { segments: 0, items: 0, tempFilesRemoved: 0, openSegmentsSealed: 0, quarantinedSegments: 0, badLines: 0 };
+      const names = (await readdir(options.dir)).sort();
+      for (const name of names) {
+        if (name.endsWith(TEMP_SUFFIX)) {
+          await unlink(join(options.dir, name)); // a write that never completed; its items were never spooled
+          report.tempFilesRemoved++;
+          continue;
+        }
+        let final = name;
+        if (name.endsWith(OPEN_SUFFIX)) {
+          final = name.slice(0, -'.open'.length); // durable segment interrupted by a crash: seal what it holds
+          report.openSegmentsSealed++;
+        } else if (!isSegmentName(name)) continue;
+        const content = await readSegment(join(options.dir, name));
+        if (content.badLines === 0 && !content.tornTail && final !== name) {
+          await rename(join(options.dir, name), join(options.dir, final));
+          await fsyncDir(options.dir);
+        } else if (content.badLines > 0 || content.tornTail) {
+          if (content.badLines > 0) {
+            report.badLines += content.badLines;
+            report.quarantinedSegments++;
+            // keep the original for inspection, then write back the lines that are still good
+            await mkdir(options.quarantineDir, { recursive: true });
+            await rename(join(options.dir, name), join(options.quarantineDir, `segment-${now()}-${name}`));
+          } else {
+            await unlink(join(options.dir, name));
+          }
+          if (content.items.length > 0) await writeSegmentAtomic(options.dir, final, content.items);
+        }
+        if (content.items.length === 0) continue;
+        addToIndex({ name: final, items: content.items.length, bytes: byteLength(content.items) + content.items.length });
+        report.segments++;
+        report.items += content.items.length;
+      }
+      return report;
+    },
+
+    async write(items, atMs, seq) {
+      const bytes = byteLength(items) + items.length;
+      if (!(await makeRoom(bytes))) return { kind: 'dropped', reason: 'spool_full' };
+      const name = segmentName(atMs, seq);
+      try {
+        await writeSegmentAtomic(options.dir, name, items);
+      } catch (error) {
+        await unlink(join(options.dir, name + TEMP_SUFFIX)).catch(() => undefined);
+        return { kind: 'dropped', reason: 'disk_error', error };
+      }
+      addToIndex({ name, items: items.length, bytes });
+      return { kind: 'written', name };
+    },
+
+    async append(items, atMs, seq) {
+      const bytes = byteLength(items) + items.length;
+      if (!(await makeRoom(bytes))) return { kind: 'dropped', reason: 'spool_full' };
+      try {
+        if (!open_) {
+          const name = segmentName(atMs, seq);
+          const fh = await open(join(options.dir, name + '.open'), 'wx');
+          open_ = { name, fh, items: 0, bytes: 0, dirty: false };
+          await fsyncDir(options.dir); // the new name must survive a crash as well as its bytes
+        }
+        await writeAll(open_.fh, withNewlines(items));
+      } catch (error) {
+        return { kind: 'dropped', reason: 'disk_error', error };
+      }
+      open_.items += items.length;
+      open_.bytes += bytes;
+      open_.dirty = true;
+      return { kind: 'written', name: open_.name };
+    },
+
+    async sync() {
+      if (!open_?.dirty) return;
+      open_.dirty = false;
+      await open_.fh.datasync();
+    },
+
+    sealOpen,
+    openSegment: () => (open_ ? { items: open_.items, bytes: open_.bytes } : null),
+    segments: () => index,
+
+    async read(name) {
+      const content = await readSegment(join(options.dir, name));
+      if (content.badLines > 0 || content.tornTail) {
+        // Changed under us (bit rot, a hand edit): keep the good lines, quarantine the rest.
+        await quarantine(name);
+        await writeSegmentAtomic(options.dir, name, content.items);
+        const i = index.findIndex((s) => s.name === name);
+        if (i !== -1) {
+          const old = index[i] as SegmentInfo;
+          indexBytes += byteLength(content.items) + content.items.length - old.bytes;
+          indexItems += content.items.length - old.items;
+          index[i] = { name, items: content.items.length, bytes: byteLength(content.items) + content.items.length };
+        }
+      }
+      return content.items;
+    },
+
+    remove,
+    totalBytes: () => indexBytes + (open_?.bytes ?? 0),
+    totalItems: () => indexItems + (open_?.items ?? 0),
+
+    async probeWritable() {
+      const probe = join(options.dir, `.probe-${process.pid}${TEMP_SUFFIX}`);
+      try {
+        const fh = await open(probe, 'w');
+        try {
+          await fh.write('ok');
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+        await unlink(probe);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      if (open_) await sealOpen();
+    },
+  };
+}
+
+export { splitSegment, SEGMENT_SUFFIX, segmentTime };
