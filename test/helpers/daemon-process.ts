@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { waitFor } from './wait-for.js';
+
+export const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname; // dist/test/helpers -> dist/src/cli
+
+const running = new Set<ChildProcess>();
+// A failed assertion must not leave daemons behind holding sockets and ports.
+process.on('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
+export interface DaemonHandle {
+  proc: ChildProcess;
+  dir: string;
+  dataDir: string;
+  socketPath: string;
+  healthUrl: string;
+  udp: string | null;
+  output(): string;
+  health(): Promise<{ status: number; body: HealthBody }>;
+  metricsText(): Promise<string>;
+  accepted(): Promise<number>;
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+}
+
+export interface HealthBody {
+  status: string;
+  problems: string[];
+  stats: {
+    worker: { memory_usage_mb: number; request_count: number };
+    buffer: Record<string, number | string>;
+    ingest: {
+      accepted: number;
+      rejected: number;
+      rejected_by_reason: Record<string, number>;
+      accepted_by_source: Record<string, number>;
+      recovered_from_spool: number;
+      quarantined: Record<string, number>;
+      connections_closed_by_reason: Record<string, number>;
+      defaults_filled: number;
+      inbox_files: Record<string, number>;
+    };
+    dropped: Record<string, number>;
+    [k: string]: unknown;
+  };
+}
+
+export function tempDir(prefix = 'bitville-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * Starts `bitville-apm daemon` as a real child process with a config file in `dir`.
+ * `config` is merged over test defaults: socket and data in `dir`, health on a free port.
+ */
+export async function spawnDaemon(dir: string, config: Record<string, unknown> = {}, extraArgs: string[] = []): Promise<DaemonHandle> {
+  const base = { socket: join(dir, 'daemon.sock'), dataDir: join(dir, 'data'), health: '127.0.0.1:0', log: { level: 'info' } };
+  const file = join(dir, 'daemon.yaml');
+  writeFileSync(file, stringify({ ...base, ...config }));
+  const proc = spawn(process.execPath, [CLI, 'daemon', '--config', file, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  let out = '';
+  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      running.delete(proc);
+      resolve(code ?? signal ?? -1);
+    }),
+  );
+  const dataDir = String((config.dataDir as string | undefined) ?? base.dataDir);
+  const socketPath = String((config.socket as string | undefined) ?? base.socket);
+  const info = await Promise.race([
+    waitFor(
+      () => {
+        const s = JSON.parse(readFileSync(join(dataDir, 'state', 'daemon.json'), 'utf8')) as { pid: number; health: string; udp: string | null };
+        return s.pid === proc.pid ? s : null;
+      },
+      { timeoutMs: 15_000, what: 'daemon.json of the new daemon' },
+    ),
+    exited.then((code) => {
+      throw new Error(`daemon exited (${code}) before it was ready:\n${out}`);
+    }),
+  ]);
+  const healthUrl = `http://${info.health}`;
+  const handle: DaemonHandle = {
+    proc,
+    dir,
+    dataDir,
+    socketPath,
+    healthUrl,
+    udp: info.udp,
+    output: () => out,
+    async health() {
+      const res = await fetch(`${healthUrl}/health`);
+      return { status: res.status, body: (await res.json()) as HealthBody };
+    },
+    async metricsText() {
+      return (await fetch(`${healthUrl}/metrics`)).text();
+    },
+    async accepted() {
+      return (await handle.health()).body.stats.ingest.accepted;
+    },
+    kill: (signal) => proc.kill(signal),
+    exited,
+  };
+  return handle;
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    running.add(p);
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('exit', (code) => {
+      running.delete(p);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
