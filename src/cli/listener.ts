@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { listenerConfigSchema, type ListenerConfig } from '../shared/config/listener-config.js';
+import { deepMerge, loadConfig } from '../shared/config/load-config.js';
+import { createLogger } from '../shared/telemetry/logger.js';
+import { startListener } from '../listener/main.js';
+import { addConfigFlags, exitOnConfigError, logOverrides } from './common.js';
+
+export interface ListenerFlags {
+  config?: string;
+  listen?: string;
+  dataDir?: string;
+  insecureDev?: boolean;
+  logLevel?: string;
+  logFormat?: string;
+}
+
+export function listenerOverrides(f: ListenerFlags): Record<string, unknown> {
+  return deepMerge(logOverrides(f), { listen: f.listen, dataDir: f.dataDir });
+}
+
+export function loadListenerConfig(f: ListenerFlags): Readonly<ListenerConfig> {
+  try {
+    return loadConfig(listenerConfigSchema, { file: f.config, overrides: listenerOverrides(f) });
+  } catch (err) {
+    exitOnConfigError(err);
+  }
+}
+
+export function registerListenerCommand(program: Command): void {
+  addConfigFlags(program.command('listener'))
+    .description('run the central listener: authenticated ingest, SQLite store, search and statistics API')
+    .option('--listen <host:port>', 'HTTP address (port 0 picks a free port; the log line "listener listening" has the URL)')
+    .option('--data-dir <dir>', 'folder for listener.db')
+    .option('--insecure-dev', 'start without a token; requests without one may read and write everything')
+    .action(async (flags: ListenerFlags) => {
+      const config = loadListenerConfig(flags);
+      const log = createLogger({ level: config.log.level, format: config.log.format, base: { role: 'listener' } });
+      let running: Awaited<ReturnType<typeof startListener>>;
+      try {
+        running = await startListener(config, log, { insecureDev: flags.insecureDev === true });
+      } catch (err) {
+        log.fatal({ err }, `listener failed to start: ${(err as Error).message}`);
+        process.exitCode = 1;
+        setImmediate(() => process.exit(1));
+        return;
+      }
+      let stopping = false;
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (stopping) process.exit(1); // a second signal means now
+        stopping = true;
+        log.info({ signal }, 'stopping');
+        running.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.fatal({ err }, 'stop failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      process.on('uncaughtException', (err) => {
+        log.fatal({ err }, 'uncaught error: exiting so a supervisor restarts the listener');
+        process.exit(1);
+      });
+    });
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import { VERSION } from '../shared/version.js';
+import type { IngestService } from './ingest-api/ingest-service.js';
+import type { ListenerMetrics } from './metrics.js';
+import type { Retention } from './retention.js';
+import type { Store } from './store/store.js';
+
+export interface HealthRoutesOptions {
+  store: Store;
+  storeKind: string;
+  service: IngestService;
+  retention: Retention;
+  metrics: ListenerMetrics;
+  startedAt: number;
+}
+
+/** Unauthenticated: /health (alive), /ready (can take data, with diagnostics), /metrics (Prometheus). */
+export function registerHealthRoutes(app: FastifyInstance, o: HealthRoutesOptions): void {
+  app.get('/health', async () => ({ status: 'ok', version: VERSION, timestamp: Date.now() / 1000, uptime_seconds: Math.round((Date.now() - o.startedAt) / 1000) }));
+
+  app.get('/ready', async (_req, reply) => {
+    let store: { ok: boolean; kind: string; error?: string } = { ok: true, kind: o.storeKind };
+    try {
+      await o.store.ping();
+    } catch (err) {
+      store = { ok: false, kind: o.storeKind, error: err instanceof Error ? err.message : String(err) };
+    }
+    const ready = store.ok;
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not_ready',
+      timestamp: Date.now() / 1000,
+      checks: { store, retention: o.retention.stats(), ingest: o.service.counters() },
+    });
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const text = await o.metrics.registry.metrics();
+    return reply.header('Content-Type', o.metrics.registry.contentType).send(text);
+  });
+}

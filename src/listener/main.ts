@@ -1,0 +1,152 @@
+import { mkdirSync, readFileSync, accessSync, constants } from 'node:fs';
+import { isAbsolute, join, dirname } from 'node:path';
+import { fastify, LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ListenerConfig } from '../shared/config/listener-config.js';
+import { parseHostPort } from '../shared/config/host-port.js';
+import { rateLimitedLog } from '../shared/telemetry/rate-limited-log.js';
+import { createAuth } from './ingest-api/auth.js';
+import { createIngestService } from './ingest-api/ingest-service.js';
+import { registerIngestRoutes } from './ingest-api/ingest-routes.js';
+import { createRateLimiter } from './ingest-api/rate-limiter.js';
+import { createUdpIngest, type UdpIngest } from './ingest-api/udp-ingest.js';
+import { registerHealthRoutes } from './health-routes.js';
+import { createListenerMetrics } from './metrics.js';
+import { registerQueryRoutes } from './query-api/query-routes.js';
+import { createRetention } from './retention.js';
+import { createSqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/store.js';
+
+export interface StartOptions {
+  /** Allow starting without a real token; requests without a token may then read and write everything. */
+  insecureDev?: boolean;
+}
+
+export interface RunningListener {
+  /** e.g. "http://127.0.0.1:8443" with the bound port. */
+  url: string;
+  /** The bound UDP address when UDP ingest is on. */
+  udp: { host: string; port: number } | null;
+  stop(): Promise<void>;
+}
+
+/** The token in the default config: a listener must not run with it by accident. */
+const PLACEHOLDER_TOKEN = 'change-me';
+
+/** Boot problems (bad config, unusable data dir) throw; everything after start is counted and logged. */
+export async function startListener(config: Readonly<ListenerConfig>, log: Logger, options: StartOptions = {}): Promise<RunningListener> {
+  const insecureDev = options.insecureDev ?? false;
+  const tokens = Object.fromEntries(Object.entries(config.tokens).filter(([t]) => insecureDev || t !== PLACEHOLDER_TOKEN));
+  if (Object.keys(tokens).length === 0 && !insecureDev) {
+    throw new Error(`refusing to start without a token: set tokens in listener.yaml (the placeholder "${PLACEHOLDER_TOKEN}" does not count) or pass --insecure-dev`);
+  }
+  if (insecureDev) log.warn('--insecure-dev: requests without a token may read and write every project');
+  const { store, kind: storeKind } = openStore(config);
+  const metrics = createListenerMetrics();
+  const logLimited = rateLimitedLog(log);
+  const startedAt = Date.now();
+  const auth = createAuth({ tokens, insecureDev });
+  const service = createIngestService(store, metrics);
+  const retention = createRetention({ store, retentionDays: config.store.retentionDays, intervalMs: config.store.retentionIntervalMs, metrics, log, logLimited });
+
+  let app: FastifyInstance;
+  try {
+    app = fastify({
+      loggerInstance: log.child({ component: 'http' }),
+      logController: new LogController({ disableRequestLogging: true }),
+      bodyLimit: config.limits.maxBodyBytes,
+      ...(config.tls.key && config.tls.cert ? { https: { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) } } : {}),
+    }) as unknown as FastifyInstance;
+  } catch (err) {
+    await store.close();
+    throw new Error(`cannot read TLS key or cert: ${(err as Error).message}`);
+  }
+  // Bodies stay raw bytes: ingest routes gunzip and parse them themselves (NDJSON, pretty JSON).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, request, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    const error = status === 413 ? 'body_too_large' : status >= 500 ? 'internal' : (err.code ?? 'bad_request').toLowerCase();
+    const message = status === 413 ? `body is larger than ${config.limits.maxBodyBytes} bytes` : err.message;
+    if (request.url.startsWith('/v1/ingest') || request.url.startsWith('/ingest/') || request.url.startsWith('/api/profiling')) {
+      metrics.ingestRequests.inc({ route: request.routeOptions.url ?? 'unknown', status: String(status) });
+    }
+    void reply.code(status).send({ error, message });
+  });
+  app.setNotFoundHandler((request, reply) => void reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` }));
+
+  registerIngestRoutes(app, {
+    auth,
+    service,
+    limiter: createRateLimiter({ linesPerSecond: config.limits.linesPerSecond, burstLines: config.limits.burstLines }),
+    metrics,
+    maxBodyBytes: config.limits.maxBodyBytes,
+  });
+  registerQueryRoutes(app, { auth, store, metrics });
+  registerHealthRoutes(app, { store, storeKind, service, retention, metrics, startedAt });
+
+  let udp: UdpIngest | null = null;
+  let udpAddress: { host: string; port: number } | null = null;
+  try {
+    const { host, port } = parseHostPort(config.listen);
+    await app.listen({ host, port });
+    if (config.udp.listen) {
+      const u = parseHostPort(config.udp.listen);
+      if (config.udp.secret === null && config.udp.allowFrom.length === 0) throw new Error('udp.listen is set but neither udp.secret nor udp.allowFrom: anyone could write');
+      udp = createUdpIngest({
+        ...u,
+        secret: config.udp.secret,
+        allowFrom: config.udp.allowFrom,
+        projects: config.udp.projects.includes('*') ? null : config.udp.projects,
+        service,
+        metrics,
+        logLimited,
+      });
+      udpAddress = await udp.start();
+    }
+  } catch (err) {
+    await app.close();
+    await udp?.stop();
+    await store.close();
+    throw err;
+  }
+  retention.start();
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const { host } = parseHostPort(config.listen);
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const url = `${config.tls.key && config.tls.cert ? 'https' : 'http'}://${shownHost}:${port}`;
+  log.info({ url, udp: udpAddress, store: storeKind, dataDir: config.dataDir }, 'listener listening');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    udp: udpAddress,
+    stop() {
+      stopping ??= (async () => {
+        await udp?.stop();
+        await retention.stop();
+        await app.close();
+        await store.close();
+        log.info('listener stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+function openStore(config: Readonly<ListenerConfig>): { store: Store; kind: string } {
+  const url = config.store.url;
+  if (/^postgres(ql)?:\/\//.test(url)) throw new Error(`store.url = "${url}": PostgreSQL storage is not implemented yet; use "sqlite:<file>"`);
+  if (!url.startsWith('sqlite:')) throw new Error(`store.url = "${url}": expected "sqlite:<file>" or a postgres:// URL`);
+  const path = url.slice('sqlite:'.length);
+  const file = isAbsolute(path) ? path : join(config.dataDir, path);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    accessSync(dirname(file), constants.W_OK);
+  } catch (err) {
+    throw new Error(`dataDir: cannot create or write ${dirname(file)}: ${(err as Error).message}`);
+  }
+  return { store: createSqliteStore({ file }), kind: 'sqlite' };
+}

@@ -1,0 +1,91 @@
+import { extractRecord, type ProfileRecord } from '../extract/extract-record.js';
+import { isObj } from '../extract/fields.js';
+import { percentile, percentileRank, round } from '../store/duration-buckets.js';
+import type { Store, StoredRequest } from '../store/store.js';
+
+/** How far back the endpoint baseline reaches, and how many earlier requests are opened to compare functions and queries. */
+export const BASELINE_WINDOW_S = 24 * 3600;
+export const BASELINE_SAMPLE = 50;
+const TOP_DIFFERENCES = 10;
+
+export interface Difference {
+  key: string;
+  ms: number;
+  baseline_ms: number;
+  delta_ms: number;
+}
+
+export interface Comparison {
+  endpoint: string;
+  window: { from: number; to: number };
+  baseline_count: number;
+  /** Share of the endpoint's requests in the window that were faster, 0..100. */
+  percentile_rank: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  /** duration / p50: 3 means three times slower than usual. */
+  ratio_to_p50: number | null;
+  /** Compared with the mean over up to BASELINE_SAMPLE earlier requests on the endpoint, largest excess first. */
+  functions: Difference[];
+  queries: Difference[];
+  sample_size: number;
+}
+
+/** One request against its endpoint's baseline: how unusual it is and what it spent extra time on. */
+export async function compareRequest(store: Store, row: StoredRequest, own: ProfileRecord | null): Promise<Comparison> {
+  const window = { from: row.timestamp - BASELINE_WINDOW_S, to: row.timestamp + 60 };
+  const h = await store.endpointHistogram(row.project, row.endpoint, window);
+  const p50 = percentile(h, 0.5);
+  const sample: ProfileRecord[] = [];
+  for (const body of await store.recentPayloads(row.project, row.endpoint, row.timestamp, row.id, BASELINE_SAMPLE)) {
+    const r = profileOf(body);
+    if (r) sample.push(r);
+  }
+  return {
+    endpoint: row.endpoint,
+    window,
+    baseline_count: h.total,
+    percentile_rank: percentileRank(h, row.duration_ms),
+    p50_ms: p50,
+    p95_ms: percentile(h, 0.95),
+    ratio_to_p50: p50 === null || p50 === 0 ? null : round(row.duration_ms / p50),
+    functions: differences(
+      own ? perKey(own.functions.map((f) => [f.name, f.wallMs])) : new Map(),
+      sample.map((r) => perKey(r.functions.map((f) => [f.name, f.wallMs]))),
+    ),
+    queries: differences(
+      own ? perKey(own.queries.map((q) => [q.fingerprint, q.ms ?? 0])) : new Map(),
+      sample.map((r) => perKey(r.queries.map((q) => [q.fingerprint, q.ms ?? 0]))),
+    ),
+    sample_size: sample.length,
+  };
+}
+
+export function profileOf(body: Buffer): ProfileRecord | null {
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    if (!isObj(value)) return null;
+    const r = extractRecord(value, body);
+    return r.kind === 'profile' ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+function perKey(pairs: [string, number][]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const [k, v] of pairs) m.set(k, (m.get(k) ?? 0) + v);
+  return m;
+}
+
+function differences(own: Map<string, number>, sample: Map<string, number>[]): Difference[] {
+  const keys = new Set<string>(own.keys());
+  for (const s of sample) for (const k of s.keys()) keys.add(k);
+  const out: Difference[] = [];
+  for (const key of keys) {
+    const ms = own.get(key) ?? 0;
+    const baseline = sample.length === 0 ? 0 : sample.reduce((sum, s) => sum + (s.get(key) ?? 0), 0) / sample.length;
+    out.push({ key, ms: round(ms), baseline_ms: round(baseline), delta_ms: round(ms - baseline) });
+  }
+  return out.sort((a, b) => Math.abs(b.delta_ms) - Math.abs(a.delta_ms)).slice(0, TOP_DIFFERENCES);
+}

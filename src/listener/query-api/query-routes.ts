@@ -1,0 +1,126 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { Auth, Principal } from '../ingest-api/auth.js';
+import { canAccess } from '../ingest-api/auth.js';
+import type { ListenerMetrics } from '../metrics.js';
+import { principalOf, requireToken } from '../request-auth.js';
+import type { ProjectScope, StatsKind, Store } from '../store/store.js';
+import { compareRequest, profileOf } from './compare-request.js';
+import { DEFAULT_WINDOW_S, MAX_POINTS, MAX_WINDOW_S, describeIssues, detailParams, searchParams, windowParams } from './query-params.js';
+
+export interface QueryRoutesOptions {
+  auth: Auth;
+  store: Store;
+  metrics: ListenerMetrics;
+  now?: () => number;
+}
+
+const DB_ACTIVITY_LIMIT = 200;
+
+/** Read API (DESIGN 7): JSON, token-protected, a token reads only its projects. */
+export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions): void {
+  const onRequest = requireToken(o.auth);
+  const now = o.now ?? Date.now;
+
+  const timed = <Q extends z.ZodType>(route: string, schema: Q, handler: (params: z.infer<Q>, principal: Principal, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const end = o.metrics.querySeconds.startTimer({ route });
+      try {
+        const parsed = schema.safeParse(request.query);
+        if (!parsed.success) return await reply.code(400).send({ error: 'bad_request', message: describeIssues(parsed.error) });
+        return await handler(parsed.data, principalOf(request), request, reply);
+      } catch (err) {
+        o.metrics.storeErrors.inc({ operation: 'query' });
+        request.log.error({ err, route }, 'query failed');
+        return await reply.code(503).send({ error: 'store_unavailable', message: 'storage is unavailable; retry later' });
+      } finally {
+        end();
+      }
+    };
+
+  /** The projects a request may read: the one asked for (if allowed) or all of the token's. */
+  function scopeFor(principal: Principal, project: string | undefined, reply: FastifyReply): ProjectScope | undefined {
+    if (project === undefined) return principal.scope;
+    if (canAccess(principal, project)) return [project];
+    void reply.code(403).send({ error: 'forbidden', message: `this token may not read project "${project}"` });
+    return undefined;
+  }
+
+  app.get('/api/v1/projects', { onRequest }, timed('projects', detailParams, async (_p, principal) => {
+    const items = await o.store.projects(principal.scope);
+    return { items, next_cursor: null, total: items.length };
+  }));
+
+  app.get('/api/v1/requests', { onRequest }, timed('requests', searchParams, async (p, principal, _req, reply) => {
+    const projects = scopeFor(principal, p.project, reply);
+    if (projects === undefined) return reply;
+    return o.store.search({
+      projects,
+      url: p.url,
+      method: p.method,
+      status: p.status,
+      host: p.host,
+      minMs: p.min_ms,
+      maxMs: p.max_ms,
+      from: p.from,
+      to: p.to,
+      q: p.q,
+      cursor: p.cursor,
+      limit: p.limit,
+    });
+  }));
+
+  app.get<{ Params: { id: string } }>('/api/v1/requests/:id', { onRequest }, timed('request', detailParams, async (p, principal, req, reply) => {
+    const projects = scopeFor(principal, p.project, reply);
+    if (projects === undefined) return reply;
+    const id = (req.params as { id: string }).id;
+    const row = await o.store.getRequest(projects, id);
+    if (!row) return reply.code(404).send({ error: 'not_found', message: `no request ${id} in the projects this token may read` });
+    const own = profileOf(row.body);
+    const activity = await o.store.dbActivity(row.project, row.correlation_id, DB_ACTIVITY_LIMIT);
+    const { body, id: _rowId, ...summary } = row;
+    return {
+      ...summary,
+      payload: parseJson(body),
+      db_activity: activity.map((a) => ({ source: a.source, timestamp: a.timestamp, project: a.project, record: parseJson(a.body) })),
+      comparison: await compareRequest(o.store, row, own),
+    };
+  }));
+
+  for (const kind of ['endpoints', 'queries', 'functions'] as const satisfies readonly StatsKind[]) {
+    app.get(`/api/v1/stats/${kind}`, { onRequest }, timed(`stats_${kind}`, windowParams, async (p, principal, _req, reply) => {
+      const projects = scopeFor(principal, p.project, reply);
+      if (projects === undefined) return reply;
+      const w = windowOf(p.from, p.to, now);
+      if (typeof w === 'string') return reply.code(400).send({ error: 'bad_request', message: w });
+      const items = await o.store.stats(kind, { projects, ...w }, p.limit);
+      return { items, next_cursor: null, total: items.length, from: w.from, to: w.to };
+    }));
+  }
+
+  app.get('/api/v1/stats/timeseries', { onRequest }, timed('stats_timeseries', windowParams, async (p, principal, _req, reply) => {
+    const projects = scopeFor(principal, p.project, reply);
+    if (projects === undefined) return reply;
+    const w = windowOf(p.from, p.to, now);
+    if (typeof w === 'string') return reply.code(400).send({ error: 'bad_request', message: w });
+    const step = Math.max(p.step, Math.ceil((w.to - w.from) / MAX_POINTS / 60) * 60);
+    const items = await o.store.timeseries({ projects, ...w }, step);
+    return { items, next_cursor: null, total: items.length, step };
+  }));
+}
+
+function windowOf(from: number | undefined, to: number | undefined, now: () => number): { from: number; to: number } | string {
+  const t = to ?? now() / 1000;
+  const f = from ?? t - DEFAULT_WINDOW_S;
+  if (f >= t) return 'from must be before to';
+  if (t - f > MAX_WINDOW_S) return `window longer than ${MAX_WINDOW_S} s`;
+  return { from: f, to: t };
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    return body.toString('utf8');
+  }
+}

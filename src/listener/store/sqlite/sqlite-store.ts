@@ -1,0 +1,223 @@
+import Database from 'better-sqlite3';
+import type { ExtractedRecord } from '../../extract/extract-record.js';
+import type { InsertResult, ProjectScope, SearchPage, SearchQuery, Store, StoredActivity, StoredRequest } from '../store.js';
+import { TOTAL_CAP } from '../store.js';
+import { migrate } from './migrations.js';
+import { createRollupWriter } from './rollup-writer.js';
+import { createSqliteStats } from './sqlite-stats.js';
+import { encodeCursor } from '../cursor.js';
+import { buildSearch } from './search-sql.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; created with its directory's permissions. */
+  file: string;
+  /** Wait this long for a lock before failing a statement. Default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+const SUMMARY_COLUMNS = 'id, correlation_id, project, ts AS timestamp, method, url, status, duration_ms, host, sql_count, sql_ms';
+
+/**
+ * SQLite store: WAL so readers never block the writer, one transaction per ingest batch,
+ * synchronous=FULL because the daemon deletes its spool once we answer 200. better-sqlite3 is
+ * synchronous, so every call runs to completion on the event loop; batches and retention steps
+ * are kept small for that reason.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  const db = new Database(options.file, { timeout: options.busyTimeoutMs ?? 5000 });
+  const fresh = (db.pragma('page_count', { simple: true }) as number) === 0;
+  if (fresh) db.pragma('auto_vacuum = INCREMENTAL'); // must precede the first table; lets retention give pages back
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = OFF');
+  db.pragma('cache_size = -65536'); // 64 MiB page cache
+  db.pragma('temp_store = MEMORY');
+  migrate(db);
+  db.pragma('optimize = 0x10002');
+
+  const rollups = createRollupWriter(db);
+  const stats = createSqliteStats(db);
+  const insertRequest = db.prepare(`
+    INSERT INTO requests(project, source, correlation_id, ts, method, url, endpoint, status, duration_ms, host, sql_count, sql_ms, is_error)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+  const existingRequest = db.prepare('SELECT id FROM requests WHERE correlation_id = ? AND project = ? AND source = ?').pluck();
+  const insertPayload = db.prepare('INSERT INTO payloads(id, body) VALUES (?, ?)');
+  const insertActivity = db.prepare('INSERT INTO db_activity(project, source, record_key, ts, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const existingActivity = db.prepare('SELECT id FROM db_activity WHERE record_key = ? AND project = ? AND source = ?').pluck();
+  const insertLink = db.prepare('INSERT OR IGNORE INTO db_activity_links(correlation_id, activity_id) VALUES (?, ?)');
+  const touchProject = db.prepare(`
+    INSERT INTO projects(name, first_seen, last_seen) VALUES (?, ?, ?)
+    ON CONFLICT(name) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`);
+
+  const insertAll = db.transaction((records: readonly ExtractedRecord[]): InsertResult[] => {
+    const results: InsertResult[] = [];
+    const seen = new Map<string, { first: number; last: number }>();
+    for (const r of records) {
+      if (r.kind === 'profile') {
+        const info = insertRequest.run(r.project, r.source, r.correlationId, r.timestamp, r.method, r.url, r.endpoint, r.status, r.durationMs, r.host, r.sqlCount, r.sqlMs, r.isError ? 1 : 0);
+        if (info.changes === 0) {
+          results.push({ kind: 'duplicate', rowId: existingRequest.get(r.correlationId, r.project, r.source) as number });
+          continue;
+        }
+        const id = Number(info.lastInsertRowid);
+        insertPayload.run(id, r.body);
+        rollups.add(r);
+        results.push({ kind: 'accepted', rowId: id });
+      } else {
+        const info = insertActivity.run(r.project, r.source, r.recordKey, r.timestamp, r.body);
+        if (info.changes === 0) {
+          results.push({ kind: 'duplicate', rowId: existingActivity.get(r.recordKey, r.project, r.source) as number });
+          continue;
+        }
+        const id = Number(info.lastInsertRowid);
+        for (const linked of r.linkedIds) insertLink.run(linked, id);
+        results.push({ kind: 'accepted', rowId: id });
+      }
+      const s = seen.get(r.project);
+      if (!s) seen.set(r.project, { first: r.timestamp, last: r.timestamp });
+      else {
+        s.first = Math.min(s.first, r.timestamp);
+        s.last = Math.max(s.last, r.timestamp);
+      }
+    }
+    rollups.flush();
+    for (const [project, s] of seen) touchProject.run(project, s.first, s.last);
+    return results;
+  });
+
+  const getByIdAll = db.prepare(`SELECT ${SUMMARY_COLUMNS}, endpoint, p.body FROM requests r JOIN payloads p USING (id) WHERE correlation_id = ? ORDER BY ts DESC`);
+  const activityFor = db.prepare(`
+    SELECT a.project, a.source, a.ts AS timestamp, a.body FROM db_activity_links l JOIN db_activity a ON a.id = l.activity_id
+    WHERE l.correlation_id = ? AND a.project = ? ORDER BY a.ts LIMIT ?`);
+  const recent = db.prepare(`
+    SELECT p.body FROM requests r JOIN payloads p USING (id)
+    WHERE r.project = ? AND r.endpoint = ? AND r.ts <= ? AND r.id != ? ORDER BY r.ts DESC LIMIT ?`).pluck();
+  const projectRows = db.prepare('SELECT name AS project, first_seen, last_seen FROM projects ORDER BY name');
+  const oldRequests = db.prepare('SELECT id FROM requests WHERE ts < ? ORDER BY ts LIMIT ?').pluck();
+  const deleteRequest = db.prepare('DELETE FROM requests WHERE id = ?');
+  const deletePayload = db.prepare('DELETE FROM payloads WHERE id = ?');
+  const oldActivity = db.prepare('SELECT id FROM db_activity WHERE ts < ? ORDER BY ts LIMIT ?').pluck();
+  const deleteActivity = db.prepare('DELETE FROM db_activity WHERE id = ?');
+  const deleteLinks = db.prepare('DELETE FROM db_activity_links WHERE activity_id = ?');
+  const deleteRollups = db.prepare(`
+    DELETE FROM rollups WHERE (project, kind, res, t, key_id, bucket) IN (
+      SELECT project, kind, res, t, key_id, bucket FROM rollups WHERE t + res <= ? LIMIT ?)`);
+  const deleteOld = db.transaction((cutoff: number, maxRows: number): number => {
+    let deleted = 0;
+    for (const id of oldRequests.all(cutoff, maxRows) as number[]) {
+      deleteRequest.run(id);
+      deletePayload.run(id);
+      deleted++;
+    }
+    for (const id of oldActivity.all(cutoff, maxRows) as number[]) {
+      deleteLinks.run(id);
+      deleteActivity.run(id);
+      deleted++;
+    }
+    deleted += deleteRollups.run(cutoff, maxRows).changes;
+    return deleted;
+  });
+  const countRequests = db.prepare('SELECT count(*) FROM requests').pluck();
+  const countActivity = db.prepare('SELECT count(*) FROM db_activity').pluck();
+  const statementCache = new Map<string, Database.Statement>();
+  function cached(sql: string): Database.Statement {
+    let s = statementCache.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      if (statementCache.size > 500) statementCache.clear();
+      statementCache.set(sql, s);
+    }
+    return s;
+  }
+  let closed = false;
+
+  return {
+    async insertBatch(records) {
+      try {
+        return insertAll(records);
+      } catch (err) {
+        rollups.reset();
+        throw err;
+      }
+    },
+
+    async search(query: SearchQuery): Promise<SearchPage> {
+      const built = buildSearch(query, query.cursor ?? null);
+      const rows = cached(`SELECT ${SUMMARY_COLUMNS} FROM requests WHERE ${built.where} ORDER BY ts DESC, id DESC LIMIT ?`).all(
+        ...built.params,
+        query.limit + 1,
+      ) as (StoredRequest & { id: number })[];
+      const more = rows.length > query.limit;
+      if (more) rows.pop();
+      const total = cached(`SELECT count(*) FROM (SELECT 1 FROM requests WHERE ${built.countWhere} LIMIT ${TOTAL_CAP + 1})`)
+        .pluck()
+        .get(...built.countParams) as number;
+      const last = rows[rows.length - 1];
+      return {
+        items: rows.map(({ id: _id, ...summary }) => summary),
+        next_cursor: more && last ? encodeCursor(last.timestamp, last.id) : null,
+        total: Math.min(total, TOTAL_CAP),
+        total_capped: total > TOTAL_CAP,
+      };
+    },
+
+    async getRequest(projects: ProjectScope, correlationId: string) {
+      for (const row of getByIdAll.all(correlationId) as StoredRequest[]) {
+        if (projects === null || projects.includes(row.project)) return row;
+      }
+      return null;
+    },
+
+    async dbActivity(project, correlationId, limit) {
+      return activityFor.all(correlationId, project, limit) as StoredActivity[];
+    },
+
+    async recentPayloads(project, endpoint, beforeTs, excludeId, limit) {
+      return recent.all(project, endpoint, beforeTs, excludeId, limit) as Buffer[];
+    },
+
+    async endpointHistogram(project, endpoint, window) {
+      return stats.keyHistogram(project, 'e', endpoint, window.from, window.to);
+    },
+
+    async stats(kind, window, limit) {
+      return stats.stats(kind, window, limit);
+    },
+
+    async timeseries(window, stepS) {
+      return stats.timeseries(window, stepS);
+    },
+
+    async projects(projects) {
+      const rows = projectRows.all() as { project: string; first_seen: number; last_seen: number }[];
+      return projects === null ? rows : rows.filter((r) => projects.includes(r.project));
+    },
+
+    async deleteOlderThan(cutoff, maxRows) {
+      return deleteOld(cutoff, maxRows);
+    },
+
+    async reclaimSpace() {
+      db.pragma('incremental_vacuum(2000)'); // at most ~8 MiB per call, so no long lock
+      db.pragma('wal_checkpoint(PASSIVE)');
+    },
+
+    async ping() {
+      db.prepare('SELECT 1').get();
+    },
+
+    async counts() {
+      return { requests: countRequests.get() as number, db_activity: countActivity.get() as number };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        db.pragma('optimize');
+      } finally {
+        db.close();
+      }
+    },
+  };
+}

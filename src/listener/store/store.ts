@@ -1,0 +1,126 @@
+import type { ExtractedRecord } from '../extract/extract-record.js';
+import type { Cursor } from './cursor.js';
+import type { Histogram } from './duration-buckets.js';
+
+/**
+ * What the listener needs from storage. SQLite implements it today; a PostgreSQL store can follow
+ * (DESIGN section 7) without touching the HTTP layer. All times are unix seconds, durations ms.
+ * `projects: null` means "every project" (a `*` token).
+ */
+export type ProjectScope = readonly string[] | null;
+
+export type InsertResult = { kind: 'accepted'; rowId: number } | { kind: 'duplicate'; rowId: number };
+
+export interface SearchQuery {
+  projects: ProjectScope;
+  url?: string | undefined;
+  method?: string | undefined;
+  status?: number | undefined;
+  host?: string | undefined;
+  minMs?: number | undefined;
+  maxMs?: number | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  /** Free text: substring of URL, host or endpoint, or an exact correlation id. */
+  q?: string | undefined;
+  cursor?: Cursor | undefined;
+  limit: number;
+}
+
+export interface RequestSummary {
+  correlation_id: string;
+  project: string;
+  timestamp: number;
+  method: string;
+  url: string;
+  status: number | null;
+  duration_ms: number;
+  host: string;
+  sql_count: number;
+  sql_ms: number;
+}
+
+export interface SearchPage {
+  items: RequestSummary[];
+  next_cursor: string | null;
+  /** Exact up to TOTAL_CAP; beyond that `total_capped` is true and total is TOTAL_CAP. */
+  total: number;
+  total_capped: boolean;
+}
+
+export interface StoredRequest extends RequestSummary {
+  id: number;
+  endpoint: string;
+  body: Buffer;
+}
+
+export interface StoredActivity {
+  project: string;
+  source: string;
+  timestamp: number;
+  body: Buffer;
+}
+
+export type StatsKind = 'endpoints' | 'queries' | 'functions';
+
+export interface WindowQuery {
+  projects: ProjectScope;
+  from: number;
+  to: number;
+}
+
+export interface StatsRow {
+  key: string;
+  count: number;
+  total_ms: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  max_ms: number;
+  /** Endpoints only: share of requests with status >= 500 or a fatal error, 0..1. */
+  error_rate?: number;
+  /** Functions only: calls summed over requests, and exclusive time when the profiles carry it. */
+  calls?: number;
+  self_ms?: number | null;
+}
+
+export interface SeriesPoint {
+  t: number;
+  count: number;
+  p95_ms: number | null;
+}
+
+export interface ProjectSummary {
+  project: string;
+  first_seen: number;
+  last_seen: number;
+}
+
+export interface StoreCounts {
+  requests: number;
+  db_activity: number;
+}
+
+export interface Store {
+  /** Stores the batch in one transaction, or nothing (throws a StoreUnavailable-type error). */
+  insertBatch(records: readonly ExtractedRecord[]): Promise<InsertResult[]>;
+  search(query: SearchQuery): Promise<SearchPage>;
+  getRequest(projects: ProjectScope, correlationId: string): Promise<StoredRequest | null>;
+  dbActivity(project: string, correlationId: string, limit: number): Promise<StoredActivity[]>;
+  /** Payloads of the latest requests on an endpoint before `beforeTs`, excluding one row. */
+  recentPayloads(project: string, endpoint: string, beforeTs: number, excludeId: number, limit: number): Promise<Buffer[]>;
+  endpointHistogram(project: string, endpoint: string, window: Omit<WindowQuery, 'projects'>): Promise<Histogram>;
+  stats(kind: StatsKind, window: WindowQuery, limit: number): Promise<StatsRow[]>;
+  timeseries(window: WindowQuery, stepS: number): Promise<SeriesPoint[]>;
+  projects(projects: ProjectScope): Promise<ProjectSummary[]>;
+  /** Deletes at most `maxRows` of the oldest rows older than `cutoff` from each table; returns how many went. */
+  deleteOlderThan(cutoff: number, maxRows: number): Promise<number>;
+  /** Returns free pages to the filesystem after deletes. */
+  reclaimSpace(): Promise<void>;
+  ping(): Promise<void>;
+  counts(): Promise<StoreCounts>;
+  close(): Promise<void>;
+}
+
+/** Largest exact total a search reports (as Elasticsearch's track_total_hits does). */
+export const TOTAL_CAP = 10_000;
