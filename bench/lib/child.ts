@@ -1,0 +1,47 @@
+import { fork, type ChildProcess } from 'node:child_process';
+
+/** Helpers for child processes started by a benchmark. */
+
+/** fork() a compiled module next to this one, with an IPC channel and the given env. */
+export function forkModule(file: string, env: Record<string, string>, execArgv: string[] = []): ChildProcess {
+  return fork(new URL(file, import.meta.url), [], {
+    env: { ...process.env, ...env },
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+/** The next IPC message matching `accept`; rejects if the child exits or the timeout passes. */
+export function nextMessage<T>(child: ChildProcess, accept: (m: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (m: unknown) => {
+      if (accept(m as T)) done(null, m as T);
+    };
+    const onExit = (code: number | null, signal: string | null) => done(new Error(`${what}: exited early (code ${code}, signal ${signal})`));
+    function done(err: Error | null, value?: T): void {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(value as T);
+    }
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+/** SIGTERM, then SIGKILL after graceMs; resolves when the child has exited. */
+export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,51 @@
+/**
+ * A tiny HTTP server standing in for the listener behind syslog-ng's http() destination: it
+ * answers 200 to every POST and counts the profiles in the bodies (each starts with
+ * `{"correlation_id"`). Started by fork(); IPC: sends {type:'listening', port}; on
+ * {type:'expect', count} sends 'reached' once that many profiles were delivered.
+ */
+import { createServer } from 'node:http';
+
+export type HttpSinkParentMessage = { type: 'expect'; count: number };
+export type HttpSinkMessage = { type: 'listening'; port: number } | { type: 'reached'; messages: number; requests: number };
+
+if (!process.send) {
+  console.error('http-sink.js is started by ingest.bench with an IPC channel');
+  process.exit(2);
+}
+
+const MARK = Buffer.from('{"correlation_id"');
+let messages = 0;
+let requests = 0;
+let expected = Number.POSITIVE_INFINITY;
+
+function check(): void {
+  if (messages >= expected) {
+    expected = Number.POSITIVE_INFINITY;
+    process.send?.({ type: 'reached', messages, requests } satisfies HttpSinkMessage);
+  }
+}
+
+const server = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    for (let at = body.indexOf(MARK); at !== -1; at = body.indexOf(MARK, at + MARK.length)) messages++;
+    requests++;
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    check();
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  const addr = server.address();
+  process.send?.({ type: 'listening', port: typeof addr === 'object' && addr ? addr.port : 0 } satisfies HttpSinkMessage);
+});
+process.on('message', (m: HttpSinkParentMessage) => {
+  if (m.type === 'expect') {
+    expected = m.count;
+    check();
+  }
+});
+process.on('SIGTERM', () => process.exit(0));
