@@ -13,7 +13,7 @@ export interface RateLimiter {
 }
 
 /**
- * A token bucket per token. A request is let in while the bucket is positive and may take it into
+ * A token bucket per token. A request is let in while the bucket holds at least one line and may take it into
  * debt, so one batch larger than the burst still gets through once; the next waits until the debt
  * is paid back, and Retry-After says how long that is.
  */
@@ -26,7 +26,7 @@ export function createRateLimiter(options: RateLimiterOptions, now: () => number
       b.tokens = Math.min(options.burstLines, b.tokens + ((t - b.at) / 1000) * options.linesPerSecond);
       b.at = t;
       buckets.set(key, b);
-      if (b.tokens <= 0) return { kind: 'limited', retryAfterS: Math.max(1, Math.ceil((1 - b.tokens) / options.linesPerSecond)) };
+      if (b.tokens < 1) return { kind: 'limited', retryAfterS: Math.max(1, Math.ceil((1 - b.tokens) / options.linesPerSecond)) };
       b.tokens -= cost;
       return { kind: 'allowed' };
     },
