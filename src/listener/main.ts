@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, accessSync, constants } from 'node:fs';
+import { mkdirSync, readFileSync, accessSync, constants, writeFileSync, renameSync } from 'node:fs';
 import { isAbsolute, join, dirname } from 'node:path';
 import { fastify, LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -118,6 +118,10 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `${config.tls.key && config.tls.cert ? 'https' : 'http'}://${shownHost}:${port}`;
   log.info({ url, udp: udpAddress, store: storeKind, dataDir: config.dataDir }, 'listener listening');
+  // For scripts and tests that start us on port 0: where we ended up (temp + rename, never half-written).
+  const stateFile = join(config.dataDir, 'listener.json');
+  writeFileSync(`${stateFile}.tmp`, JSON.stringify({ pid: process.pid, url, udp: udpAddress ? `${udpAddress.host}:${udpAddress.port}` : null }));
+  renameSync(`${stateFile}.tmp`, stateFile);
 
   let stopping: Promise<void> | null = null;
   return {
