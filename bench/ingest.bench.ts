@@ -16,6 +16,7 @@
  *     [--concurrency 8] [--rate 1000] [--rate-seconds 5] [--variants sink,memory,durable,syslog-ng]
  *     [--shapes throughput,rate] [--cpu-prof]
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync, renameSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -264,7 +265,14 @@ function targets(thr: Summary[], rate: Summary[]): Target[] {
   }
   for (const v of ['memory', 'durable'] as const) {
     const x = find(rate, v);
-    if (x) out.push({ name: `${v}: client p99 < 1 ms at ${cfg.rate} msg/s`, pass: x.p99Us < 1000, measured: `${fmt(x.p99Us)} µs (rounds ${x.raw.p99Us.join('/')})` });
+    const sink = find(rate, 'sink');
+    if (x) {
+      out.push({
+        name: `${v}: client p99 < 1 ms at ${cfg.rate} msg/s`,
+        pass: x.p99Us < 1000,
+        measured: `${fmt(x.p99Us)} µs (rounds ${x.raw.p99Us.join('/')}; sink ${fmt(sink?.p99Us ?? Number.NaN)} µs, ratio ${r2(x.vsSink.p99)})`,
+      });
+    }
   }
   for (const v of ['memory', 'durable'] as const) {
     const peak = Math.max(...[find(thr, v), find(rate, v)].filter((x): x is Summary => !!x).map((x) => x.peakRssMb));
@@ -273,11 +281,18 @@ function targets(thr: Summary[], rate: Summary[]): Target[] {
   return out;
 }
 
+/** The commit measured, and whether src/ had uncommitted changes (others may be editing it). */
+function gitDescribe(): string {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' });
+  return r.status === 0 ? `${r.stdout.trim()}${dirty.stdout.trim() ? ' (src/ modified)' : ''}` : 'unknown';
+}
+
 async function main(): Promise<void> {
   const template = buildProfileTemplate(cfg.size);
-  const machine = { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) };
+  const machine = { commit: gitDescribe(), nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) };
   console.log(
-    `ingest bench: ${template.bytes.length + 1}-byte profiles, variants ${variants.join(', ')}; ${machine.nproc} CPUs (${machine.cpu}), node ${machine.node}, load average ${machine.loadavgAtStart.join(' ')}`,
+    `ingest bench at ${machine.commit}: ${template.bytes.length + 1}-byte profiles, variants ${variants.join(', ')}; ${machine.nproc} CPUs (${machine.cpu}), node ${machine.node}, load average ${machine.loadavgAtStart.join(' ')}`,
   );
   const runs: Run[] = [];
   for (const shape of shapes) {
