@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ForwardErrorCode } from './send-outcome.js';
+import { FAILURE_KINDS, type ForwardErrorCode } from './send-outcome.js';
 
 const P = 'bitville_daemon_forward_';
 
@@ -33,6 +33,10 @@ export function createForwardMetrics(registry: Registry) {
     quarantinedItems: 0,
     failuresByKind: {} as Partial<Record<ForwardErrorCode, number>>,
   };
+  for (const kind of FAILURE_KINDS) {
+    totals.failuresByKind[kind] = 0; // monitors see every kind, 0 included
+    failures.inc({ kind }, 0);
+  }
 
   return {
     totals,

@@ -18,6 +18,8 @@ export interface Rig {
   dir: string;
   queue: Queue;
   forwarder: Forwarder;
+  /** The Prometheus text of the daemon registry the forwarder registered into. */
+  metricsText(): Promise<string>;
   /** Offers items like ingest does: waits while the queue is congested. */
   offer(ids: readonly string[]): Promise<void>;
   spoolFiles(): Promise<string[]>;
@@ -102,6 +104,7 @@ export async function startRig(o: RigOptions): Promise<Rig> {
     dir,
     queue,
     forwarder,
+    metricsText: () => metrics.registry.metrics(),
     async offer(list) {
       for (const id of list) {
         if (queue.congested()) await new Promise<void>((r) => queue.whenRelieved(r));

@@ -28,6 +28,10 @@ test('listener down while items overflow to many spool segments, then up: all de
   assert.equal(stats.items_sent, 3_000);
   assert.equal(stats.backlog_items, 0);
   assert.equal(rig.forwarder.health().circuitBreaker.state, 'closed');
+  const prom = await rig.metricsText();
+  assert.match(prom, /^bitville_daemon_forward_items_sent_total 3000$/m);
+  assert.match(prom, /^bitville_daemon_forward_failures_total\{kind="connect"\} [1-9]\d*$/m);
+  assert.match(prom, /^bitville_daemon_forward_failures_total\{kind="http_5xx"\} 0$/m);
 });
 
 test('a listener that accepts and never answers: the forwarder times out, backs off, and delivers once it answers', async (t) => {

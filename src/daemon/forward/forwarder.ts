@@ -93,33 +93,40 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
 
   async function lane(b: Breaker, s: HttpSender): Promise<void> {
     while (running) {
-      const wait = waitBeforeSend(b);
-      if (wait > 0) {
-        await sleeper.sleep(wait);
-        continue;
-      }
-      await sleeper.until(o.queue.whenReadable());
-      if (!running) return;
-      const ready = batchReadiness(o.queue.stats(), o.forward);
-      if (ready.kind !== 'ready') {
-        await sleeper.sleep(ready.kind === 'wait' ? ready.ms : FILL_CHECK_MS);
-        continue;
-      }
-      if (waitBeforeSend(b) > 0) continue; // another lane failed meanwhile
-      const batch = await o.queue.take(o.forward.batchItems, o.forward.batchBytes);
-      if (!batch) {
-        await sleeper.sleep(FILL_CHECK_MS); // all waiting data is in flight on other lanes
-        continue;
-      }
-      const abort = new AbortController();
-      const entry: InFlight = { abort, done: Promise.resolve() };
-      entry.done = sendOne(b, s, batch, abort.signal);
-      inFlight.add(entry);
       try {
-        await entry.done;
-      } finally {
-        inFlight.delete(entry);
+        await step(b, s);
+      } catch (err) {
+        // e.g. a spool segment that cannot be read: count, log, and try again later rather than
+        // leave the daemon without a forwarder.
+        metrics.failed('other');
+        logLimited('forward:internal', { err }, 'forward step failed; retrying');
+        await sleeper.sleep(backoffMs(attempt++, backoff, random));
       }
+    }
+  }
+
+  /** Waits for the breaker, the backoff and a full enough batch, then sends one batch. */
+  async function step(b: Breaker, s: HttpSender): Promise<void> {
+    const wait = waitBeforeSend(b);
+    if (wait > 0) return sleeper.sleep(wait);
+    await sleeper.until(o.queue.whenReadable());
+    if (!running) return;
+    const ready = batchReadiness(o.queue.stats(), o.forward);
+    if (ready.kind !== 'ready') return sleeper.sleep(ready.kind === 'wait' ? ready.ms : FILL_CHECK_MS);
+    if (waitBeforeSend(b) > 0) return; // another lane failed meanwhile
+    const batch = await o.queue.take(o.forward.batchItems, o.forward.batchBytes);
+    if (!batch) return sleeper.sleep(FILL_CHECK_MS); // all waiting data is in flight on other lanes
+    if (!running) {
+      o.queue.release(batch); // stop() began while take() was reading the spool: send nothing new
+      return;
+    }
+    const abort = new AbortController();
+    const entry: InFlight = { abort, done: sendOne(b, s, batch, abort.signal) };
+    inFlight.add(entry);
+    try {
+      await entry.done;
+    } finally {
+      inFlight.delete(entry);
     }
   }
 
@@ -180,7 +187,11 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
           logLimited('forward:quarantine_write', { err }, 'refused batch could not be written to quarantine/; kept queued');
           return;
         }
-        await o.queue.ack(batch);
+        try {
+          await o.queue.ack(batch);
+        } catch (err) {
+          log.error({ err, path }, 'quarantined batch could not be deleted from the spool; it may be sent again');
+        }
         metrics.quarantined(batch.items.length);
         attempt = 0;
         retryAt = 0;
