@@ -33,6 +33,7 @@ export interface RigOptions {
   url: string;
   dir?: string;
   memoryItems?: number;
+  mode?: 'memory' | 'durable';
   forward?: Partial<DaemonConfig['forward']>;
   circuitBreaker?: Partial<DaemonConfig['circuitBreaker']>;
   forwarder?: Partial<ForwarderOptions>;
@@ -66,7 +67,7 @@ export async function startRig(o: RigOptions): Promise<Rig> {
   await spool.recover();
   await mkdir(paths.state, { recursive: true });
   const queue = createBufferedQueue({
-    mode: 'memory',
+    mode: o.mode ?? 'memory',
     memoryItems: o.memoryItems ?? 50,
     memoryBytes: 32 << 20,
     fsyncMs: 200,

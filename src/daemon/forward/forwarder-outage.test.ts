@@ -53,3 +53,17 @@ test('a listener that accepts and never answers: the forwarder times out, backs 
   assert.deepEqual(listener.allIds(), all);
   assert.equal(typeof forwardStats(rig.forwarder).last_success_at, 'number');
 });
+
+test('durable mode: a few items below every batch limit are sent once flushIntervalMs has passed', async (t) => {
+  const listener = await startTestListener();
+  const rig = await startRig({ url: listener.url, mode: 'durable', memoryItems: 100, forward: { flushIntervalMs: 100 } });
+  t.after(async () => {
+    await rig.stop();
+    await listener.close();
+  });
+  const few = ids(3);
+  await rig.offer(few);
+  await waitFor(() => listener.uniqueIds().length === 3, { timeoutMs: 3_000, what: '3 items from the open durable segment' });
+  assert.deepEqual(listener.allIds(), few);
+  await waitFor(async () => (await rig.spoolFiles()).length === 0, { what: 'an empty spool' });
+});

@@ -73,6 +73,7 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
   let attempt = 0; // consecutive failed sends, for the backoff
   let retryAt = 0; // no send before this (backoff or Retry-After)
   let retryAfterAt = 0; // the listener's own Retry-After, honoured even when the breaker would allow a probe
+  let waitingSince: number | null = null; // when a lane first saw the current partial batch waiting
   let lastSuccessAt: number | null = null;
   let lastError: { kind: string; status?: number; detail: string; at: number } | null = null;
 
@@ -111,10 +112,13 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
     if (wait > 0) return sleeper.sleep(wait);
     await sleeper.until(o.queue.whenReadable());
     if (!running) return;
-    const ready = batchReadiness(o.queue.stats(), o.forward);
+    const t = now();
+    const ready = batchReadiness(o.queue.stats(), o.forward, t - (waitingSince ??= t));
+    if (ready.kind === 'empty') waitingSince = null;
     if (ready.kind !== 'ready') return sleeper.sleep(ready.kind === 'wait' ? ready.ms : FILL_CHECK_MS);
     if (waitBeforeSend(b) > 0) return; // another lane failed meanwhile
     const batch = await o.queue.take(o.forward.batchItems, o.forward.batchBytes);
+    waitingSince = null; // what is left starts a new partial batch
     if (!batch) return sleeper.sleep(FILL_CHECK_MS); // all waiting data is in flight on other lanes
     if (!running) {
       o.queue.release(batch); // stop() began while take() was reading the spool: send nothing new
