@@ -55,7 +55,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX db_activity_links_activity ON db_activity_links(activity_id);
 
       -- Statistics: per minute and per hour, per key (endpoint, SQL fingerprint, function or the
-      -- whole project), per logarithmic duration bucket. Percentiles come from summed buckets.
+      -- whole project), with the duration distribution as a sparse histogram blob (histogram-blob.ts).
+      -- Percentiles over any window come from summed histograms, never from sorting raw rows.
       CREATE TABLE rollup_keys (
         id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,
@@ -68,7 +69,6 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         res INTEGER NOT NULL,
         t INTEGER NOT NULL,
         key_id INTEGER NOT NULL,
-        bucket INTEGER NOT NULL,
         count INTEGER NOT NULL,
         total_ms REAL NOT NULL,
         max_ms REAL NOT NULL,
@@ -76,7 +76,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         calls INTEGER NOT NULL,
         self_ms REAL NOT NULL,
         self_count INTEGER NOT NULL,
-        PRIMARY KEY (project, kind, res, t, key_id, bucket)
+        hist BLOB NOT NULL,
+        PRIMARY KEY (project, kind, res, t, key_id)
       ) WITHOUT ROWID;
       CREATE INDEX rollups_t ON rollups(t);
 

@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ProfileRecord } from '../../extract/extract-record.js';
 import { bucketOf } from '../duration-buckets.js';
+import { addEncoded, encodeCounts } from '../histogram-blob.js';
 
 /** Rollup kinds: endpoint, SQL fingerprint, function, and the whole project (time series). */
 export type RollupKind = 'e' | 'q' | 'f' | 's';
@@ -15,7 +16,7 @@ interface Cell {
   res: number;
   t: number;
   keyId: number;
-  bucket: number;
+  counts: Map<number, number>;
   count: number;
   totalMs: number;
   maxMs: number;
@@ -28,7 +29,7 @@ interface Cell {
 export interface RollupWriter {
   /** Adds one stored profile to the batch's in-memory aggregate (inside the insert transaction). */
   add(record: ProfileRecord): void;
-  /** Upserts the aggregate: a 500-line batch turns into a few hundred row updates, not tens of thousands. */
+  /** Upserts the aggregate: a 500-line batch turns into one row update per key and minute (and hour). */
   flush(): void;
   /** Forgets cached key ids after a rolled-back transaction (they may not exist). */
   reset(): void;
@@ -38,17 +39,20 @@ export function createRollupWriter(db: Database): RollupWriter {
   const keyIds = new Map<string, number>();
   const insertKey: Statement = db.prepare('INSERT INTO rollup_keys(kind, text) VALUES (?, ?) ON CONFLICT DO NOTHING');
   const selectKey: Statement = db.prepare('SELECT id FROM rollup_keys WHERE kind = ? AND text = ?');
+  const existing: Statement = db.prepare('SELECT hist FROM rollups WHERE project = ? AND kind = ? AND res = ? AND t = ? AND key_id = ?').pluck();
+  // The histogram is merged in JS (read, add, write back); the scalar columns add up in SQL.
   const upsert: Statement = db.prepare(`
-    INSERT INTO rollups(project, kind, res, t, key_id, bucket, count, total_ms, max_ms, errors, calls, self_ms, self_count)
-    VALUES (@project, @kind, @res, @t, @keyId, @bucket, @count, @totalMs, @maxMs, @errors, @calls, @selfMs, @selfCount)
-    ON CONFLICT(project, kind, res, t, key_id, bucket) DO UPDATE SET
+    INSERT INTO rollups(project, kind, res, t, key_id, count, total_ms, max_ms, errors, calls, self_ms, self_count, hist)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT(project, kind, res, t, key_id) DO UPDATE SET
       count = count + excluded.count,
       total_ms = total_ms + excluded.total_ms,
       max_ms = max(max_ms, excluded.max_ms),
       errors = errors + excluded.errors,
       calls = calls + excluded.calls,
       self_ms = self_ms + excluded.self_ms,
-      self_count = self_count + excluded.self_count`);
+      self_count = self_count + excluded.self_count,
+      hist = excluded.hist`);
   let cells = new Map<string, Cell>();
 
   function keyId(kind: RollupKind, text: string): number {
@@ -66,12 +70,13 @@ export function createRollupWriter(db: Database): RollupWriter {
     const bucket = bucketOf(ms);
     for (const res of [MINUTE, HOUR]) {
       const t = Math.floor(ts / res) * res;
-      const k = `${project}\u0000${kind}\u0000${res}\u0000${t}\u0000${id}\u0000${bucket}`;
+      const k = `${project}\u0000${kind}\u0000${res}\u0000${t}\u0000${id}`;
       let cell = cells.get(k);
       if (!cell) {
-        cell = { project, kind, res, t, keyId: id, bucket, count: 0, totalMs: 0, maxMs: 0, errors: 0, calls: 0, selfMs: 0, selfCount: 0 };
+        cell = { project, kind, res, t, keyId: id, counts: new Map(), count: 0, totalMs: 0, maxMs: 0, errors: 0, calls: 0, selfMs: 0, selfCount: 0 };
         cells.set(k, cell);
       }
+      cell.counts.set(bucket, (cell.counts.get(bucket) ?? 0) + 1);
       cell.count += 1;
       cell.totalMs += ms;
       if (ms > cell.maxMs) cell.maxMs = ms;
@@ -93,7 +98,11 @@ export function createRollupWriter(db: Database): RollupWriter {
       for (const f of r.functions) addSample(r.project, 'f', r.timestamp, keyId('f', f.name), f.wallMs, 0, f.calls, f.selfMs);
     },
     flush() {
-      for (const cell of cells.values()) upsert.run(cell);
+      for (const c of cells.values()) {
+        const old = existing.get(c.project, c.kind, c.res, c.t, c.keyId) as Buffer | undefined;
+        if (old) addEncoded(c.counts, old);
+        upsert.run(c.project, c.kind, c.res, c.t, c.keyId, c.count, c.totalMs, c.maxMs, c.errors, c.calls, c.selfMs, c.selfCount, encodeCounts(c.counts));
+      }
       cells = new Map();
     },
     reset() {

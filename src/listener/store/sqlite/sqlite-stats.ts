@@ -1,11 +1,12 @@
 import type { Database } from 'better-sqlite3';
-import { addToHistogram, emptyHistogram, percentile, round, type Histogram } from '../duration-buckets.js';
+import { emptyHistogram, percentile, round, type Histogram } from '../duration-buckets.js';
+import { addBlobToHistogram } from '../histogram-blob.js';
 import type { ProjectScope, SeriesPoint, StatsKind, StatsRow, WindowQuery } from '../store.js';
 import { HOUR, MINUTE, SERIES_KEY, type RollupKind } from './rollup-writer.js';
 
 interface RollupRow {
   key_id: number;
-  bucket: number;
+  hist: Buffer;
   count: number;
   total_ms: number;
   max_ms: number;
@@ -25,7 +26,7 @@ const KIND: Record<StatsKind, RollupKind> = { endpoints: 'e', queries: 'q', func
 
 /**
  * A window [from, to) rounded out to whole minutes, read as whole hours from the hourly rollup and
- * the ragged edges from the minute rollup. A 24 h window is then ~24 rows per key and bucket.
+ * the ragged edges from the minute rollup. A 24 h window is then ~24 rows per key plus the edges.
  */
 export function windowSegments(from: number, to: number): Segment[] {
   const f = Math.floor(from / MINUTE) * MINUTE;
@@ -46,20 +47,10 @@ export interface SqliteStats {
 }
 
 export function createSqliteStats(db: Database): SqliteStats {
-  const grouped = db.prepare(`
-    SELECT key_id, bucket, sum(count) AS count, sum(total_ms) AS total_ms, max(max_ms) AS max_ms, sum(errors) AS errors,
-           sum(calls) AS calls, sum(self_ms) AS self_ms, sum(self_count) AS self_count
-    FROM rollups WHERE project = ? AND kind = ? AND res = ? AND t >= ? AND t < ?
-    GROUP BY key_id, bucket`);
-  const keyedRows = db.prepare(`
-    SELECT key_id, bucket, sum(count) AS count, sum(total_ms) AS total_ms, max(max_ms) AS max_ms, 0 AS errors,
-           0 AS calls, 0 AS self_ms, 0 AS self_count
-    FROM rollups WHERE project = ? AND kind = ? AND res = ? AND t >= ? AND t < ? AND key_id = ?
-    GROUP BY bucket`);
-  const seriesRows = db.prepare(`
-    SELECT t, bucket, sum(count) AS count, max(max_ms) AS max_ms
-    FROM rollups WHERE project = ? AND kind = 's' AND res = ? AND t >= ? AND t < ? AND key_id = ${SERIES_KEY}
-    GROUP BY t, bucket`);
+  const COLUMNS = 'key_id, count, total_ms, max_ms, errors, calls, self_ms, self_count, hist';
+  const grouped = db.prepare(`SELECT ${COLUMNS} FROM rollups WHERE project = ? AND kind = ? AND res = ? AND t >= ? AND t < ?`);
+  const keyedRows = db.prepare(`SELECT ${COLUMNS} FROM rollups WHERE project = ? AND kind = ? AND res = ? AND t >= ? AND t < ? AND key_id = ?`);
+  const seriesRows = db.prepare(`SELECT t, count, max_ms, hist FROM rollups WHERE project = ? AND kind = 's' AND res = ? AND t >= ? AND t < ? AND key_id = ${SERIES_KEY}`);
   const allProjects = db.prepare('SELECT name FROM projects');
   const keyText = db.prepare('SELECT text FROM rollup_keys WHERE id = ?').pluck();
   const keyIdOf = db.prepare('SELECT id FROM rollup_keys WHERE kind = ? AND text = ?').pluck();
@@ -79,7 +70,7 @@ export function createSqliteStats(db: Database): SqliteStats {
               a = { h: emptyHistogram(), total: 0, errors: 0, calls: 0, self: 0, selfCount: 0 };
               acc.set(row.key_id, a);
             }
-            addToHistogram(a.h, row.bucket, row.count, row.max_ms);
+            addBlobToHistogram(a.h, row.hist, row.count, row.max_ms);
             a.total += row.total_ms;
             a.errors += row.errors;
             a.calls += row.calls;
@@ -116,9 +107,9 @@ export function createSqliteStats(db: Database): SqliteStats {
       const points = new Map<number, Histogram>();
       for (let t = from; t < to; t += step) points.set(t, emptyHistogram());
       for (const project of scopeProjects(window.projects)) {
-        for (const row of seriesRows.iterate(project, res, from, to) as IterableIterator<{ t: number; bucket: number; count: number; max_ms: number }>) {
+        for (const row of seriesRows.iterate(project, res, from, to) as IterableIterator<{ t: number; hist: Buffer; count: number; max_ms: number }>) {
           const h = points.get(Math.floor(row.t / step) * step);
-          if (h) addToHistogram(h, row.bucket, row.count, row.max_ms);
+          if (h) addBlobToHistogram(h, row.hist, row.count, row.max_ms);
         }
       }
       return [...points.entries()].map(([t, h]) => ({ t, count: h.total, p95_ms: percentile(h, 0.95) }));
@@ -130,7 +121,7 @@ export function createSqliteStats(db: Database): SqliteStats {
       if (id === undefined) return h;
       for (const s of windowSegments(from, to)) {
         for (const row of keyedRows.iterate(project, kind, s.res, s.from, s.to, id) as IterableIterator<RollupRow>) {
-          addToHistogram(h, row.bucket, row.count, row.max_ms);
+          addBlobToHistogram(h, row.hist, row.count, row.max_ms);
         }
       }
       return h;

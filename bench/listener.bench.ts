@@ -1,0 +1,278 @@
+/**
+ * Listener benchmark (issue 4).
+ *
+ * 1. Ingest: a `bitville-apm listener` child process on SQLite in a temp dir on local disk,
+ *    fed 500-line gzip NDJSON batches of realistic ~10 KB PHP profiles (compressed before the
+ *    clock starts), two requests in flight as two daemons would. Baseline, same run and same
+ *    batches: gunzip + JSON.parse of every line in this process (the floor of any ingest path).
+ *    Reports profiles/s, MB/s (uncompressed and on the wire), listener CPU per profile and RSS.
+ * 2. Queries: a store seeded with --profiles (default 1,000,000) profiles spread over the last
+ *    24 h by direct batched inserts through the SQLite store (same extraction as ingest; ~2 KB
+ *    payloads to keep seeding and disk use sane), then a listener child process on it answers
+ *    search and statistics requests over HTTP; p50/p95 per kind.
+ *
+ *   npm run bench -- --only listener [--profiles 1000000] [--ingest-profiles 50000] [--rounds 40]
+ *
+ * Targets (issue 4): ingest >= 10,000 profiles/s, search p95 < 50 ms, stats p95 < 500 ms (24 h).
+ * Results: a table on stdout and JSON in bench/results/listener.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { stringify } from 'yaml';
+import { extractRecord } from '../src/listener/extract/extract-record.js';
+import { createSqliteStore } from '../src/listener/store/sqlite/sqlite-store.js';
+
+const CLI = new URL('../src/cli/main.js', import.meta.url).pathname; // dist/bench -> dist/src/cli
+const TOKEN = 'bench-token';
+const PROJECT = 'bench';
+
+const { values: args } = parseArgs({
+  options: {
+    profiles: { type: 'string', default: '1000000' },
+    'ingest-profiles': { type: 'string', default: '50000' },
+    rounds: { type: 'string', default: '40' },
+  },
+  strict: false,
+});
+const SEED = Number(args.profiles);
+const INGEST = Number(args['ingest-profiles']);
+const ROUNDS = Number(args.rounds);
+
+// ---------- realistic profiles ----------
+let seed = 12345;
+const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+const ENDPOINTS = Array.from({ length: 50 }, (_, i) => ({ method: i % 5 === 0 ? 'POST' : 'GET', path: `/module${i % 10}/action${i}`, base: 80 + (i % 7) * 60 }));
+const TABLES = Array.from({ length: 40 }, (_, i) => `table_${i}`);
+const FUNCTIONS = Array.from({ length: 300 }, (_, i) => `App\\Module${i % 12}\\Service${i}::handle`);
+let nextId = 0;
+
+/** The original PHP agent shape; `big` adds headers, stacks and custom data up to ~10 KB. */
+function makeProfile(ts: number, big: boolean): Record<string, unknown> {
+  const e = pick(ENDPOINTS);
+  const slow = rand() < 0.02 ? 8 : 1;
+  const ms = Math.round(e.base * Math.exp(rand() * 1.5) * slow * 100) / 100;
+  const id = `${(nextId++).toString(16).padStart(8, '0')}-6b7d-4e2f-9a1b-${Math.floor(rand() * 1e12).toString(16).padStart(12, '0')}`;
+  const nq = big ? 12 : 6;
+  const queries = Array.from({ length: nq }, () => {
+    const t = pick(TABLES);
+    return {
+      sql: `SELECT ${t}.* FROM ${t} WHERE ${t}.id = ${Math.floor(rand() * 1e6)} AND status = 'active' LIMIT ${1 + Math.floor(rand() * 50)}`,
+      time_ms: Math.round(rand() * ms * 0.05 * 100) / 100,
+      stack: big ? Array.from({ length: 3 }, (_, k) => ({ file: `/var/www/app/src/Repository/${t}Repository.php`, line: 40 + k, function: 'query', class: 'Phalcon\\Db\\Adapter\\Pdo' })) : [],
+    };
+  });
+  const top = Array.from({ length: big ? 20 : 10 }, (_, k) => ({ name: k === 0 ? 'main()' : pick(FUNCTIONS), calls: 1 + Math.floor(rand() * 40), wall_time_ms: Math.round((ms / (k + 1)) * 100) / 100 }));
+  const id2 = Math.floor(rand() * 1e5);
+  return {
+    correlation_id: id,
+    project: PROJECT,
+    timestamp: ts,
+    elapsed_ms: ms,
+    threshold_ms: 500,
+    request: {
+      url: `https://shop.example${e.path}/${id2}?page=${Math.floor(rand() * 9)}`,
+      method: e.method,
+      headers: big ? { Host: 'shop.example', 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36', Accept: 'text/html,application/xhtml+xml', 'Accept-Language': 'en-GB,en;q=0.9', Cookie: '[REDACTED]' } : { Host: 'shop.example' },
+      get: { page: '1' },
+      server: { server_software: 'nginx/1.22.1', remote_addr: '203.0.113.7', script_filename: '/var/www/app/public/index.php' },
+    },
+    response: { status_code: rand() < 0.01 ? 500 : 200 },
+    timing: { start_time: ts, elapsed_ms: ms, request_time_float: ts },
+    xhprof: { profiling: { total_calls: 18234, total_wall_time: ms * 1000, top_functions: top } },
+    sql: { summary: { total_queries: nq * 3, total_time_ms: queries.reduce((s, q) => s + q.time_ms, 0), slow_queries_count: 0 }, queries },
+    server: { hostname: `web-${String(Math.floor(rand() * 8)).padStart(2, '0')}`, php_version: '8.2.12', sapi: 'fpm-fcgi' },
+    custom: big ? { user_id: id2, route: e.path, pad: 'x'.repeat(3000) } : { user_id: id2 },
+    _meta: { timestamp: ts, php_version: '8.2.12', transmitter_version: '1.0' },
+  };
+}
+
+// ---------- helpers ----------
+function pct(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
+}
+
+async function spawnListener(dataDir: string): Promise<{ proc: ChildProcess; url: string; stop(): Promise<void> }> {
+  const file = join(dataDir, 'listener.yaml');
+  writeFileSync(file, stringify({ listen: '127.0.0.1:0', dataDir, tokens: { [TOKEN]: ['*'] }, limits: { linesPerSecond: 1e9, burstLines: 1e9 }, log: { level: 'warn' } }));
+  const proc = spawn(process.execPath, [CLI, 'listener', '--config', file], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const s = JSON.parse(readFileSync(join(dataDir, 'listener.json'), 'utf8')) as { pid: number; url: string };
+      if (s.pid === proc.pid) {
+        return {
+          proc,
+          url: s.url,
+          stop: () => new Promise((resolve) => {
+            proc.once('exit', () => resolve());
+            proc.kill('SIGTERM');
+          }),
+        };
+      }
+    } catch {
+      // not written yet
+    }
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error('listener did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+// ---------- 1. ingest ----------
+async function benchIngest(): Promise<Record<string, number>> {
+  const now = Date.now() / 1000;
+  const batches: { gz: Buffer; raw: number }[] = [];
+  for (let b = 0; b < Math.ceil(INGEST / 500); b++) {
+    const text = Array.from({ length: 500 }, (_, i) => JSON.stringify(makeProfile(now - 3600 + (b * 500 + i) / 20, true))).join('\n');
+    batches.push({ gz: gzipSync(text), raw: Buffer.byteLength(text) });
+  }
+  const rawBytes = batches.reduce((s, b) => s + b.raw, 0);
+  const wireBytes = batches.reduce((s, b) => s + b.gz.length, 0);
+
+  // Baseline: gunzip + JSON.parse of every line, in this process.
+  const b0 = performance.now();
+  for (const b of batches) for (const line of gunzipSync(b.gz).toString('utf8').split('\n')) JSON.parse(line);
+  const baselineS = (performance.now() - b0) / 1000;
+
+  const dir = mkdtempSync(join(tmpdir(), 'bitville-bench-ingest-'));
+  const l = await spawnListener(dir);
+  try {
+    const cpu0 = await metric(l.url, 'bitville_listener_process_cpu_seconds_total');
+    let next = 0;
+    const t0 = performance.now();
+    const worker = async (): Promise<void> => {
+      while (next < batches.length) {
+        const b = batches[next++] as { gz: Buffer };
+        const res = await fetch(`${l.url}/v1/ingest`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/x-ndjson', 'Content-Encoding': 'gzip' }, body: b.gz });
+        const body = (await res.json()) as { accepted: number };
+        if (res.status !== 200 || body.accepted !== 500) throw new Error(`ingest answered ${res.status} ${JSON.stringify(body)}`);
+      }
+    };
+    await Promise.all([worker(), worker()]);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = await metric(l.url, 'bitville_listener_process_cpu_seconds_total');
+    const rss = await metric(l.url, 'bitville_listener_process_resident_memory_bytes');
+    const profiles = batches.length * 500;
+    return {
+      profiles,
+      avg_profile_bytes: Math.round(rawBytes / profiles),
+      seconds: round(seconds),
+      profiles_per_s: Math.round(profiles / seconds),
+      mb_per_s_uncompressed: round(rawBytes / seconds / 1e6),
+      mb_per_s_wire: round(wireBytes / seconds / 1e6),
+      listener_cpu_us_per_profile: round(((cpu1 - cpu0) * 1e6) / profiles),
+      baseline_parse_us_per_profile: round((baselineS * 1e6) / profiles),
+      listener_rss_mb: round(rss / 1e6),
+      db_mb: round(statSync(join(dir, 'listener.db')).size / 1e6),
+    };
+  } finally {
+    await l.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------- 2. queries over a seeded store ----------
+async function benchQueries(): Promise<{ seed: Record<string, number>; queries: Record<string, { p50_ms: number; p95_ms: number; n: number }> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bitville-bench-query-'));
+  mkdirSync(dir, { recursive: true });
+  const now = Math.floor(Date.now() / 1000);
+  const from = now - 24 * 3600;
+  const store = createSqliteStore({ file: join(dir, 'listener.db') });
+  const s0 = performance.now();
+  const BATCH = 5000;
+  for (let done = 0; done < SEED; done += BATCH) {
+    const n = Math.min(BATCH, SEED - done);
+    const records = Array.from({ length: n }, (_, i) => {
+      const p = makeProfile(from + ((done + i) / SEED) * 24 * 3600, false);
+      return extractRecord(p, Buffer.from(JSON.stringify(p)));
+    });
+    await store.insertBatch(records);
+    if ((done / BATCH) % 20 === 0) process.stdout.write(`\rseeded ${done + n}/${SEED}`);
+  }
+  await store.close();
+  const seedS = (performance.now() - s0) / 1000;
+  process.stdout.write(`\rseeded ${SEED} profiles in ${seedS.toFixed(1)} s\n`);
+
+  const l = await spawnListener(dir);
+  const timings: Record<string, number[]> = {};
+  const get = async (kind: string, path: string): Promise<void> => {
+    const t0 = performance.now();
+    const res = await fetch(`${l.url}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    await res.arrayBuffer();
+    const ms = performance.now() - t0;
+    if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
+    (timings[kind] ??= []).push(ms);
+  };
+  try {
+    const win = `project=${PROJECT}&from=${from}&to=${now}`;
+    // Warm-up: the first read of each kind pulls pages into the cache.
+    for (const k of ['endpoints', 'queries', 'functions']) await get('warmup', `/api/v1/stats/${k}?${win}`);
+    for (let r = 0; r < ROUNDS; r++) {
+      const e = ENDPOINTS[r % ENDPOINTS.length] as { path: string };
+      const page = (await (await fetch(`${l.url}/api/v1/requests?project=${PROJECT}&limit=50`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()) as { next_cursor: string };
+      await get('search: newest 50', `/api/v1/requests?project=${PROJECT}&limit=50`);
+      await get('search: next page (cursor)', `/api/v1/requests?project=${PROJECT}&limit=50&cursor=${page.next_cursor}`);
+      await get('search: url substring', `/api/v1/requests?project=${PROJECT}&url=${encodeURIComponent(e.path)}&limit=50`);
+      await get('search: min_ms 1000, last hour', `/api/v1/requests?project=${PROJECT}&min_ms=1000&from=${now - 3600}&limit=50`);
+      await get('search: status 500 + host', `/api/v1/requests?project=${PROJECT}&status=500&host=web-0${r % 8}&limit=50`);
+      await get('stats: endpoints 24 h', `/api/v1/stats/endpoints?${win}&limit=20`);
+      await get('stats: queries 24 h', `/api/v1/stats/queries?${win}&limit=20`);
+      await get('stats: functions 24 h', `/api/v1/stats/functions?${win}&limit=20`);
+      await get('stats: timeseries 24 h / 60 s', `/api/v1/stats/timeseries?${win}&step=60`);
+    }
+  } finally {
+    await l.stop();
+  }
+  const dbMb = statSync(join(dir, 'listener.db')).size / 1e6;
+  rmSync(dir, { recursive: true, force: true });
+  delete timings.warmup;
+  const queries: Record<string, { p50_ms: number; p95_ms: number; n: number }> = {};
+  for (const [k, v] of Object.entries(timings)) {
+    const sorted = [...v].sort((a, b) => a - b);
+    queries[k] = { p50_ms: round(pct(sorted, 0.5)), p95_ms: round(pct(sorted, 0.95)), n: v.length };
+  }
+  return { seed: { profiles: SEED, seconds: round(seedS), profiles_per_s: Math.round(SEED / seedS), db_mb: round(dbMb) }, queries };
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+async function main(): Promise<void> {
+  console.log(`listener bench: ingest ${INGEST} profiles, query store ${SEED} profiles, ${ROUNDS} rounds; ${cpus().length} CPUs, Node ${process.version}`);
+  const ingest = await benchIngest();
+  console.log('\ningest (500-line gzip batches, 2 in flight, SQLite on local disk)');
+  console.table(ingest);
+  const q = await benchQueries();
+  console.log(`\nqueries over ${SEED} stored profiles spread over 24 h (HTTP round trip, ${ROUNDS} rounds)`);
+  console.table(q.queries);
+  const searchP95 = Math.max(...Object.entries(q.queries).filter(([k]) => k.startsWith('search')).map(([, v]) => v.p95_ms));
+  const statsP95 = Math.max(...Object.entries(q.queries).filter(([k]) => k.startsWith('stats')).map(([, v]) => v.p95_ms));
+  const targets = {
+    'ingest >= 10000 profiles/s': { value: ingest.profiles_per_s ?? 0, met: (ingest.profiles_per_s ?? 0) >= 10_000 },
+    'search p95 < 50 ms (worst kind)': { value: searchP95, met: searchP95 < 50 },
+    'stats p95 < 500 ms over 24 h (worst kind)': { value: statsP95, met: statsP95 < 500 },
+  };
+  console.log('\ntargets');
+  console.table(targets);
+  const out = new URL('./results/listener.json', new URL('../../bench/', import.meta.url));
+  mkdirSync(new URL('.', out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, cpus: cpus().length, ingest, seed: q.seed, queries: q.queries, targets }, null, 2));
+  console.log(`\nwrote ${out.pathname}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
