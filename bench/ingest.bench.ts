@@ -77,6 +77,8 @@ interface Run {
   mbPerSec: number;
   latencyUs: { p50: number; p99: number; max: number };
   cpuUsPerMsg: number;
+  /** CPU of all sender processes per message: on a small machine they share the cores. */
+  senderCpuUsPerMsg: number;
   peakRssMb: number;
   retries: number;
   failed: number;
@@ -138,6 +140,7 @@ async function runOne(variant: VariantName, shape: Shape, round: number): Promis
       mbPerSec: bytes / 1e6 / (elapsedMs / 1000),
       latencyUs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) },
       cpuUsPerMsg: (cpu1 - cpu0) / total,
+      senderCpuUsPerMsg: sent.reduce((n, r) => n + r.cpuUs, 0) / total,
       peakRssMb: rss / 1024 / 1024,
       retries: sent.reduce((n, r) => n + r.retries, 0),
       failed,
@@ -175,6 +178,7 @@ interface Summary {
   p99Us: number;
   maxUs: number;
   cpuUsPerMsg: number;
+  senderCpuUsPerMsg: number;
   peakRssMb: number;
   vsSink: { msgsPerSec: number; cpuPerMsg: number; p99: number; raw: { msgsPerSec: number[]; cpuPerMsg: number[] } };
   vsSyslogNg: { msgsPerSec: number; cpuPerMsg: number } | null;
@@ -203,6 +207,7 @@ function summarise(runs: Run[], shape: Shape): Summary[] {
       p99Us: median(rs.map((r) => r.latencyUs.p99)),
       maxUs: Math.max(...rs.map((r) => r.latencyUs.max)),
       cpuUsPerMsg: median(rs.map((r) => r.cpuUsPerMsg)),
+      senderCpuUsPerMsg: median(rs.map((r) => r.senderCpuUsPerMsg)),
       peakRssMb: Math.max(...rs.map((r) => r.peakRssMb)),
       vsSink: { msgsPerSec: median(thr), cpuPerMsg: median(cpu), p99: median(ratio(rs, sink, (r) => r.latencyUs.p99)), raw: { msgsPerSec: thr, cpuPerMsg: cpu } },
       vsSyslogNg:
@@ -227,7 +232,7 @@ function printShape(shape: Shape, s: Summary[]): void {
   console.log(`\n== ${title} (median of ${cfg.rounds} rounds; peak RSS and max latency: worst round)`);
   console.log(
     table(
-      ['variant', 'msg/s', 'MB/s', 'p50 µs', 'p99 µs', 'max µs', 'CPU µs/msg', 'RSS MB', 'msg/s vs sink', 'CPU vs sink', 'vs syslog-ng msg/s', 'raw msg/s', 'raw CPU µs/msg'],
+      ['variant', 'msg/s', 'MB/s', 'p50 µs', 'p99 µs', 'max µs', 'CPU µs/msg', 'senders µs/msg', 'RSS MB', 'msg/s vs sink', 'CPU vs sink', 'vs syslog-ng msg/s', 'raw msg/s', 'raw CPU µs/msg'],
       s.map((x) => [
         x.variant,
         fmt(x.msgsPerSec),
@@ -236,6 +241,7 @@ function printShape(shape: Shape, s: Summary[]): void {
         fmt(x.p99Us),
         fmt(x.maxUs),
         r1(x.cpuUsPerMsg),
+        r1(x.senderCpuUsPerMsg),
         r1(x.peakRssMb),
         x.variant === 'sink' ? '1.00' : r2(x.vsSink.msgsPerSec),
         x.variant === 'sink' ? '1.00' : r2(x.vsSink.cpuPerMsg),
@@ -301,7 +307,7 @@ async function main(): Promise<void> {
         const r = await runOne(v, shape, round);
         runs.push(r);
         console.log(
-          `  ${shape} round ${round + 1}/${cfg.rounds} ${v.padEnd(9)} ${fmt(r.msgsPerSec).padStart(6)} msg/s  p99 ${fmt(r.latencyUs.p99).padStart(6)} µs  CPU ${r1(r.cpuUsPerMsg).padStart(6)} µs/msg  RSS ${r1(r.peakRssMb)} MB` +
+          `  ${shape} round ${round + 1}/${cfg.rounds} ${v.padEnd(9)} ${fmt(r.msgsPerSec).padStart(6)} msg/s  p99 ${fmt(r.latencyUs.p99).padStart(6)} µs  CPU ${r1(r.cpuUsPerMsg).padStart(6)} µs/msg  RSS ${r1(r.peakRssMb)} MB  senders ${r1(r.senderCpuUsPerMsg)} µs/msg` +
             (r.retries ? `  retries ${r.retries}` : '') +
             (r.failed ? `  FAILED ${r.failed}` : '') +
             (shape === 'rate' && r.maxScheduleLagMs > 5 ? `  sender lag ${r1(r.maxScheduleLagMs)} ms` : ''),

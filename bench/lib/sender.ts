@@ -36,6 +36,8 @@ export interface SenderResult {
   /** Worst lateness of a paced send behind its schedule, ms (shows the sender itself lagging). */
   maxScheduleLagMs: number;
   elapsedMs: number;
+  /** This sender's own CPU (user + system) during the run, µs: the load generator's cost. */
+  cpuUs: number;
 }
 
 export type SenderMessage = { type: 'ready' } | SenderResult | { type: 'error'; message: string };
@@ -92,6 +94,7 @@ async function run(c: SenderConfig): Promise<SenderResult> {
   process.send?.({ type: 'ready' } satisfies SenderMessage);
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
 
   if (c.ratePerSec <= 0) {
     let next = 0;
@@ -119,8 +122,10 @@ async function run(c: SenderConfig): Promise<SenderResult> {
     await Promise.all(inFlight);
   }
 
+  const cpu = process.cpuUsage(cpuStart);
   return {
     type: 'done',
+    cpuUs: cpu.user + cpu.system,
     index: c.index,
     latenciesUs: latencies.filter((x) => Number.isFinite(x)).map((x) => Math.round(x)),
     bytes,
