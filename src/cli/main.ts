@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../shared/version.js';
 import { registerDaemonCommand } from './daemon.js';
+import { registerListenerCommand } from './listener.js';
 
 // One CLI for every role (DESIGN section 1); each subcommand lives in its own file.
 const program = new Command('bitville-apm')
@@ -9,6 +10,7 @@ const program = new Command('bitville-apm')
   .version(VERSION);
 
 registerDaemonCommand(program);
+registerListenerCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err));
