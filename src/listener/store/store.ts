@@ -123,4 +123,4 @@ export interface Store {
 }
 
 /** Largest exact total a search reports (as Elasticsearch's track_total_hits does). */
-export const TOTAL_CAP = 10_000;
+export const TOTAL_CAP = 1_000;
