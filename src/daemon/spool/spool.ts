@@ -98,17 +98,18 @@ export function createSpool(options: SpoolOptions): Spool {
       indexBytes + (open_?.bytes ?? 0) + incoming <= options.maxBytes && (await freeBytes()) - incoming >= options.minFreeBytes;
     if (await fits()) return true;
     if (options.whenFull === 'drop_newest') return false;
-    for (let i = 0; i < index.length && !(await fits()); ) {
-      const victim = index[i] as SegmentInfo;
-      if (options.isBusy(victim.name)) {
-        i++;
-        continue;
-      }
-      await remove(victim.name);
-      freeBytesAt = 0; // re-read free space after deleting
-      options.onDrop('spool_full', victim.items);
-    }
-    return fits();
+    while (!(await fits())) if (!(await dropOldest())) return false;
+    return true;
+  }
+
+  /** Deletes the oldest segment not held by the forwarder; false if there is none. */
+  async function dropOldest(): Promise<boolean> {
+    const victim = index.find((s) => !options.isBusy(s.name));
+    if (!victim) return false;
+    await remove(victim.name);
+    freeBytesAt = 0; // re-read free space after deleting
+    options.onDrop('spool_full', victim.items);
+    return true;
   }
 
   async function remove(name: string): Promise<void> {
@@ -186,11 +187,16 @@ export function createSpool(options: SpoolOptions): Spool {
       const bytes = byteLength(items) + items.length;
       if (!(await makeRoom(bytes))) return { kind: 'dropped', reason: 'spool_full' };
       const name = segmentName(atMs, seq);
-      try {
-        await writeSegmentAtomic(options.dir, name, items);
-      } catch (error) {
-        await unlink(join(options.dir, name + TEMP_SUFFIX)).catch(() => undefined);
-        return { kind: 'dropped', reason: 'disk_error', error };
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await writeSegmentAtomic(options.dir, name, items);
+          break;
+        } catch (error) {
+          await unlink(join(options.dir, name + TEMP_SUFFIX)).catch(() => undefined);
+          // The disk filled up faster than statfs told us: under drop_oldest, make room and retry.
+          const retry = (error as NodeJS.ErrnoException).code === 'ENOSPC' && options.whenFull === 'drop_oldest' && attempt < 3 && (await dropOldest());
+          if (!retry) return { kind: 'dropped', reason: (error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'spool_full' : 'disk_error', error };
+        }
       }
       addToIndex({ name, items: items.length, bytes });
       return { kind: 'written', name };
