@@ -53,7 +53,8 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
   let memoryBytes = 0;
   let spilling = 0; // items handed to the spool and not yet written (memory mode)
   let pending: Pending[] = []; // durable mode: waiting for the next append
-  let appendScheduled = false;
+  let pendingBytes = 0;
+  let appendScheduled = false; // an append is queued or running; new items wait for the next one
   let chain: Promise<unknown> = Promise.resolve();
   let nextBatchId = 1;
   const inFlight = new Map<number, InFlight>();
@@ -91,8 +92,21 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
   }
 
   function congested(): boolean {
-    if (o.mode === 'durable') return pending.length >= o.memoryItems * 4; // appends cannot keep up with the disk
-    return spilling > 0 && (memory.length >= o.memoryItems || memoryBytes >= o.memoryBytes);
+    // durable: items waiting for the disk count against the memory limits like memory-mode items
+    if (o.mode === 'durable') return pending.length >= o.memoryItems || pendingBytes >= o.memoryBytes;
+    return spilling > 0 && memoryFull(); // memory is full again while the last spill is still being written
+  }
+
+  function memoryFull(): boolean {
+    return memory.length >= o.memoryItems || memoryBytes >= o.memoryBytes;
+  }
+
+  /**
+   * At most one spill is written at a time; while it is, memory fills up to its limit and ingest
+   * pauses (congested). This bounds RAM, and what a SIGKILL can lose, to memory plus one spill.
+   */
+  function spillIfIdle(): void {
+    if (spilling === 0) void spillMemory();
   }
 
   function hasReadable(): boolean {
@@ -125,18 +139,26 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
         if (onWrite(result, entries.length)) overflowSegments++;
       } finally {
         spilling -= entries.length;
+        if (memoryFull()) void spillMemory(); // filled up while we were writing
         notifyRelief();
         notifyReadable();
       }
     });
   }
 
-  /** durable mode: append everything pending in one write (group commit). */
+  /**
+   * durable mode: append everything pending in one write (group commit). Only one append runs at
+   * a time; items arriving meanwhile form the next, larger write, so a busy daemon makes fewer
+   * and bigger writes instead of one per event-loop turn.
+   */
   function appendPending(): void {
-    appendScheduled = false;
-    if (pending.length === 0) return;
+    if (pending.length === 0) {
+      appendScheduled = false;
+      return;
+    }
     const batch = pending;
     pending = [];
+    pendingBytes = 0;
     const first = batch[0] as Pending;
     void serial(async () => {
       const result = await o.spool.append(batch.map((p) => p.bytes), first.at, first.seq);
@@ -153,7 +175,9 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
       }
       notifyRelief();
       notifyReadable();
-    }).catch((err: unknown) => o.log.error({ err }, 'durable append failed'));
+    })
+      .catch((err: unknown) => o.log.error({ err }, 'durable append failed'))
+      .finally(appendPending); // the next group, if any arrived meanwhile
   }
 
   function takeFromSegments(maxItems: number, maxBytes: number): Promise<Batch | null> | null {
@@ -210,6 +234,7 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
       const entry = { bytes: item, at: now(), seq: seq++ };
       if (o.mode === 'durable') {
         pending.push({ ...entry, source, onSafe });
+        pendingBytes += item.length;
         if (!appendScheduled) {
           appendScheduled = true;
           setImmediate(appendPending);
@@ -220,7 +245,7 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
       memoryBytes += item.length;
       o.metrics.accepted(source);
       onSafe?.();
-      if (memory.length >= o.memoryItems || memoryBytes >= o.memoryBytes) void spillMemory();
+      if (memoryFull()) spillIfIdle();
       else if (memory.length === 1) notifyReadable();
     },
 
@@ -262,7 +287,7 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
       } else {
         memory = held.entries.concat(memory); // back to the head: it is the oldest data
         memoryBytes += sum(held.entries.map((e) => e.bytes));
-        if (memory.length >= o.memoryItems || memoryBytes >= o.memoryBytes) void spillMemory();
+        if (memoryFull()) spillIfIdle();
       }
       notifyReadable();
     },
@@ -280,7 +305,15 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
 
     async flushToSpool() {
       if (o.mode === 'durable') {
-        appendPending();
+        // Let the append loop write everything offered so far (it reschedules itself while items wait).
+        while (appendScheduled || pending.length > 0) {
+          if (!appendScheduled) {
+            appendScheduled = true;
+            appendPending();
+          }
+          await chain;
+          await new Promise((r) => setImmediate(r));
+        }
         await serial(async () => {
           if (o.spool.openSegment()) {
             await o.spool.sealOpen();
