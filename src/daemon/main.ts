@@ -8,6 +8,7 @@ import type { Queue } from './buffer/queue.js';
 import { healthReport } from './health/health-report.js';
 import { createHealthServer } from './health/health-server.js';
 import { createDaemonMetrics, type DaemonMetrics } from './health/metrics.js';
+import { createForwarder, type Forwarder } from './forward/forwarder.js';
 import { createInboxSource } from './ingest/inbox.js';
 import { createIntake } from './ingest/intake.js';
 import { createUdpSource } from './ingest/udp.js';
@@ -138,7 +139,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
           restarts: 0,
           maxRequests: config.lifecycle.maxRequests,
         },
-        forward: null, // no forwarder in this process yet (issue 3)
+        forward: forwarder?.health() ?? null,
       });
     },
     metrics: async () => {
@@ -146,6 +147,19 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
       return { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
     },
   });
+
+  const forwardUrl = config.forward.url;
+  const forwarder: Forwarder | null = forwardUrl
+    ? createForwarder({
+        queue: q,
+        forward: { ...config.forward, url: forwardUrl },
+        circuitBreaker: config.circuitBreaker,
+        stateDir: paths.state,
+        quarantineDir: paths.quarantine,
+        registry: metrics.registry,
+        log,
+      })
+    : null;
 
   const started: Array<{ stop(): Promise<void> }> = [];
   try {
@@ -159,6 +173,10 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     started.push(health);
     await inbox.start();
     started.push(inbox);
+    if (forwarder) {
+      await forwarder.start();
+      started.push({ stop: () => forwarder.stop(config.shutdown.drainMs) });
+    }
     const info: DaemonRuntimeInfo = { pid: process.pid, socket: resolve(config.socket), health: healthAddress, udp: udp?.address() ?? null, dataDir: paths.root };
     await writeJsonAtomic(join(paths.state, 'daemon.json'), info);
     log.info({ socket: info.socket, health: info.health, udp: info.udp, dataDir: info.dataDir, mode: config.buffer.mode }, 'daemon ready');
@@ -173,6 +191,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
           await unix.stop(config.shutdown.drainMs); // stop accepting; read what clients already sent
           await udp?.stop();
           await inbox.stop();
+          await forwarder?.stop(config.shutdown.drainMs); // an in-flight batch is acked or handed back, never half-deleted
           await q.stop(); // memory -> spool, fsynced
           await health.stop();
           await lock.release();

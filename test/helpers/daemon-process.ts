@@ -60,7 +60,8 @@ export function tempDir(prefix = 'bitville-'): string {
  * `config` is merged over test defaults: socket and data in `dir`, health on a free port.
  */
 export async function spawnDaemon(dir: string, config: Record<string, unknown> = {}, extraArgs: string[] = []): Promise<DaemonHandle> {
-  const base = { socket: join(dir, 'daemon.sock'), dataDir: join(dir, 'data'), health: '127.0.0.1:0', log: { level: 'info' } };
+  // Forwarding is off unless a test configures a listener, so the spool shows everything accepted.
+  const base = { socket: join(dir, 'daemon.sock'), dataDir: join(dir, 'data'), health: '127.0.0.1:0', log: { level: 'info' }, forward: { url: null } };
   const file = join(dir, 'daemon.yaml');
   writeFileSync(file, stringify({ ...base, ...config }));
   const proc = spawn(process.execPath, [CLI, 'daemon', '--config', file, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });

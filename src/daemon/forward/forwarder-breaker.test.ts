@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startTestListener } from '../../../test/helpers/test-listener.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { ids, startRig } from './forward-test-rig.js';
+import { ids, startRig } from '../../../test/helpers/forward-test-rig.js';
 
 test('breaker: opens after 5 failures, no traffic while open, one probe after the wait, state survives a restart', async (t) => {
   const listener = await startTestListener({ mode: { kind: 'status', status: 503 } });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestListener, type ListenerMode } from '../../../test/helpers/test-listener.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { forwardStats, ids, startRig } from './forward-test-rig.js';
+import { forwardStats, ids, startRig } from '../../../test/helpers/forward-test-rig.js';
 
 // One request in eight of each kind. The request timeout is 250 ms: `slow` 40 ms is answered,
 // `slow` 600 ms is stored but its answer is lost, like reset_after_store.

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestListener } from '../../../test/helpers/test-listener.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { forwardStats, ids, startRig } from './forward-test-rig.js';
+import { forwardStats, ids, startRig } from '../../../test/helpers/forward-test-rig.js';
 
 test('listener down while items overflow to many spool segments, then up: all delivered in arrival order, spool empty, no restart', async (t) => {
   const listener = await startTestListener();

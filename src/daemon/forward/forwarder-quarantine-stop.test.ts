@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestListener } from '../../../test/helpers/test-listener.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { forwardStats, ids, startRig } from './forward-test-rig.js';
+import { forwardStats, ids, startRig } from '../../../test/helpers/forward-test-rig.js';
 
 test('a permanent 400 on one batch: that batch is quarantined with the answer, the rest is delivered', async (t) => {
   const listener = await startTestListener({ mode: (n) => (n === 1 ? { kind: 'status', status: 400, body: '{"error":"bad batch"}' } : { kind: 'ok' }) });

@@ -16,7 +16,7 @@ import { createSleeper } from './sleeper.js';
 
 export interface ForwarderOptions {
   queue: Queue;
-  forward: DaemonConfig['forward'];
+  forward: DaemonConfig['forward'] & { url: string };
   circuitBreaker: DaemonConfig['circuitBreaker'];
   /** Holds circuit-breaker.json. */
   stateDir: string;

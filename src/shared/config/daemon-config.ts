@@ -50,7 +50,8 @@ export const daemonConfigSchema = z.strictObject({
     .prefault({}),
   forward: z
     .strictObject({
-      url: z.url().default('http://127.0.0.1:8443'),
+      /** Listener base URL; null turns forwarding off (everything stays in the spool). */
+      url: z.url().nullable().default('http://127.0.0.1:8443'),
       token: z.string().default(''),
       batchItems: z.number().int().min(1).default(500),
       /** Uncompressed bytes per batch. 4 MiB. */

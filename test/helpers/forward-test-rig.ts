@@ -2,12 +2,12 @@ import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { DaemonConfig } from '../../shared/config/daemon-config.js';
-import { createBufferedQueue } from '../buffer/buffered-queue.js';
-import type { Queue } from '../buffer/queue.js';
-import { createDaemonMetrics } from '../health/metrics.js';
-import { createSpool } from '../spool/spool.js';
-import { createForwarder, type Forwarder, type ForwarderOptions } from './forwarder.js';
+import type { DaemonConfig } from '../../src/shared/config/daemon-config.js';
+import { createBufferedQueue } from '../../src/daemon/buffer/buffered-queue.js';
+import type { Queue } from '../../src/daemon/buffer/queue.js';
+import { createDaemonMetrics } from '../../src/daemon/health/metrics.js';
+import { createSpool } from '../../src/daemon/spool/spool.js';
+import { createForwarder, type Forwarder, type ForwarderOptions } from '../../src/daemon/forward/forwarder.js';
 
 /**
  * Test wiring for the forwarder tests: the REAL buffered queue over a real spool in a mkdtemp
@@ -34,7 +34,7 @@ export interface RigOptions {
   dir?: string;
   memoryItems?: number;
   mode?: 'memory' | 'durable';
-  forward?: Partial<DaemonConfig['forward']>;
+  forward?: Partial<Omit<DaemonConfig['forward'], 'url'>>;
   circuitBreaker?: Partial<DaemonConfig['circuitBreaker']>;
   forwarder?: Partial<ForwarderOptions>;
   start?: boolean;
