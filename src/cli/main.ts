@@ -3,6 +3,11 @@ import { Command } from 'commander';
 import { VERSION } from '../shared/version.js';
 import { registerDaemonCommand } from './daemon.js';
 import { registerListenerCommand } from './listener.js';
+import { registerUpCommand } from './up.js';
+import { registerStatusCommand } from './status.js';
+import { registerSendCommand } from './send.js';
+import { registerSpoolCommand } from './spool.js';
+import { registerConfigCommand } from './config.js';
 
 // One CLI for every role (DESIGN section 1); each subcommand lives in its own file.
 const program = new Command('bitville-apm')
@@ -11,6 +16,11 @@ const program = new Command('bitville-apm')
 
 registerDaemonCommand(program);
 registerListenerCommand(program);
+registerUpCommand(program);
+registerStatusCommand(program);
+registerSendCommand(program);
+registerSpoolCommand(program);
+registerConfigCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err));

@@ -1,0 +1,133 @@
+import type { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { clearReady, spawnRole, waitForReady, type ChildRole } from './child-role.js';
+
+interface UpFlags {
+  dir: string;
+  listen: string;
+  health: string;
+  demo?: boolean;
+}
+
+/** What `up` writes to `<dir>/up.json` for scripts (DESIGN section 1). */
+export interface UpInfo {
+  socket: string;
+  inbox: string;
+  listenerUrl: string;
+  dashboardUrl: string;
+  token: string;
+  health: string;
+  phpInclude: string | null;
+}
+
+export function registerUpCommand(program: Command): void {
+  program
+    .command('up')
+    .description('run a listener (embedded SQLite) and a daemon forwarding to it, all state under --dir')
+    .option('--dir <dir>', 'state folder', './.bitville')
+    .option('--listen <host:port>', 'listener address', '127.0.0.1:8443')
+    .option('--health <host:port>', 'daemon health address', '127.0.0.1:9191')
+    .option('--demo', 'also drive synthetic PHP traffic (not built yet: see the README status table)')
+    .action(async (flags: UpFlags) => {
+      if (flags.demo) {
+        console.error('--demo is not built yet (issue 5); starting without it');
+      }
+      try {
+        await up(flags);
+      } catch (err) {
+        console.error(`bitville-apm up failed: ${(err as Error).message}`);
+        process.exit(1);
+      }
+    });
+}
+
+async function up(flags: UpFlags): Promise<void> {
+  const dir = resolve(flags.dir);
+  mkdirSync(dir, { recursive: true });
+  const token = loadOrCreateToken(join(dir, 'token'));
+
+  const listenerDir = join(dir, 'listener');
+  const listenerYaml = join(dir, 'listener.yaml');
+  writeFileSync(listenerYaml, stringify({ listen: flags.listen, dataDir: listenerDir, tokens: { [token]: ['*'] } }));
+  clearReady(join(listenerDir, 'listener.json'));
+  const listenerLog = join(dir, 'listener.log');
+  const listener = spawnRole(['listener', '--config', listenerYaml], listenerLog);
+  const children: ChildRole[] = [listener];
+  stopChildrenOnSignals(children);
+  const { url: listenerUrl } = await waitForReady<{ pid: number; url: string }>(listener, join(listenerDir, 'listener.json'), listenerLog);
+
+  const daemonDir = join(dir, 'daemon');
+  const socket = join(dir, 'daemon.sock');
+  const daemonYaml = join(dir, 'daemon.yaml');
+  writeFileSync(daemonYaml, stringify({ socket, dataDir: daemonDir, health: flags.health, forward: { url: listenerUrl, token } }));
+  clearReady(join(daemonDir, 'state', 'daemon.json'));
+  const daemonLog = join(dir, 'daemon.log');
+  const daemon = spawnRole(['daemon', '--config', daemonYaml], daemonLog);
+  children.unshift(daemon); // stopped first, so it can forward and flush while the listener still runs
+  const { health } = await waitForReady<{ pid: number; health: string }>(daemon, join(daemonDir, 'state', 'daemon.json'), daemonLog);
+
+  const includeFile = resolve(new URL('../../../clients/php/bitville-apm.php', import.meta.url).pathname);
+  const phpInclude = existsSync(includeFile) ? includeFile : null; // the PHP client is issue 5
+  const info: UpInfo = {
+    socket,
+    inbox: join(daemonDir, 'inbox'),
+    listenerUrl,
+    dashboardUrl: `${listenerUrl}/`,
+    token,
+    health: `http://${health}`,
+    phpInclude,
+  };
+  writeFileSync(join(dir, 'up.json'), JSON.stringify(info, null, 2) + '\n');
+  console.log(
+    [
+      'Bitville APM is up.',
+      phpInclude
+        ? `  PHP include:   require_once '${phpInclude}';  (with BITVILLE_APM_DAEMON_SOCKET_PATH=${socket})`
+        : '  PHP include:   not built yet (see the README status table); any agent writing NDJSON to the socket works',
+      `  daemon socket: ${socket}`,
+      `  daemon health: http://${health}/health`,
+      `  listener API:  ${listenerUrl}/api/v1/requests  (Authorization: Bearer ${token})`,
+      `  dashboard:     ${info.dashboardUrl}  (not built yet: see the README status table)`,
+      `  logs:          ${daemonLog}, ${listenerLog}`,
+      `  try:           npx bitville-apm send --count 3   then   npx bitville-apm status`,
+      'Ctrl-C stops both (the daemon flushes to its spool first).',
+    ].join('\n'),
+  );
+
+  const first = await Promise.race(children.map((c, i) => c.exited.then((code) => ({ i, code }))));
+  if (!stoppingRequested) {
+    console.error(`${first.i === 0 ? 'daemon' : 'listener'} exited unexpectedly (${first.code}); stopping the other`);
+    await stopAll(children);
+    process.exit(1);
+  }
+}
+
+let stoppingRequested = false;
+
+function stopChildrenOnSignals(children: ChildRole[]): void {
+  const onSignal = (): void => {
+    if (stoppingRequested) process.exit(1); // second signal: now
+    stoppingRequested = true;
+    void stopAll(children).then(() => process.exit(0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+/** One after the other, in order: the daemon first, so nothing it holds is cut off from the listener. */
+async function stopAll(children: ChildRole[]): Promise<void> {
+  for (const c of children) {
+    if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
+    await c.exited;
+  }
+}
+
+function loadOrCreateToken(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  return token;
+}
