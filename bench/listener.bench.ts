@@ -36,12 +36,15 @@ const { values: args } = parseArgs({
     profiles: { type: 'string', default: '1000000' },
     'ingest-profiles': { type: 'string', default: '50000' },
     rounds: { type: 'string', default: '40' },
+    /** Write a V8 CPU profile of each listener child here (summarise with bench/lib/profile-top.ts). */
+    'cpu-prof-dir': { type: 'string' },
   },
   strict: false,
 });
 const SEED = Number(args.profiles);
 const INGEST = Number(args['ingest-profiles']);
 const ROUNDS = Number(args.rounds);
+const CPU_PROF_DIR = typeof args['cpu-prof-dir'] === 'string' ? args['cpu-prof-dir'] : null;
 
 // ---------- realistic profiles ----------
 let seed = 12345;
@@ -100,7 +103,8 @@ function pct(sorted: number[], q: number): number {
 async function spawnListener(dataDir: string): Promise<{ proc: ChildProcess; url: string; stop(): Promise<void> }> {
   const file = join(dataDir, 'listener.yaml');
   writeFileSync(file, stringify({ listen: '127.0.0.1:0', dataDir, tokens: { [TOKEN]: ['*'] }, limits: { linesPerSecond: 1e9, burstLines: 1e9 }, log: { level: 'warn' } }));
-  const proc = spawn(process.execPath, [CLI, 'listener', '--config', file], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const prof = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
+  const proc = spawn(process.execPath, [...prof, CLI, 'listener', '--config', file], { stdio: ['ignore', 'inherit', 'inherit'] });
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
@@ -173,6 +177,9 @@ async function benchIngest(): Promise<Record<string, number>> {
       mb_per_s_wire: round(wireBytes / seconds / 1e6),
       listener_cpu_us_per_profile: round(((cpu1 - cpu0) * 1e6) / profiles),
       baseline_parse_us_per_profile: round((baselineS * 1e6) / profiles),
+      // The machine is shared: ratios to the same run's gunzip + JSON.parse floor compare across runs.
+      wall_us_per_profile_over_baseline: round(seconds / baselineS),
+      cpu_us_per_profile_over_baseline: round((cpu1 - cpu0) / baselineS),
       listener_rss_mb: round(rss / 1e6),
       db_mb: round(statSync(join(dir, 'listener.db')).size / 1e6),
     };

@@ -7,6 +7,7 @@ import { parseHostPort } from '../shared/config/host-port.js';
 import { rateLimitedLog } from '../shared/telemetry/rate-limited-log.js';
 import { createAuth } from './ingest-api/auth.js';
 import { createIngestService } from './ingest-api/ingest-service.js';
+import { createParsePool } from './ingest-api/parse-pool.js';
 import { registerIngestRoutes } from './ingest-api/ingest-routes.js';
 import { createRateLimiter } from './ingest-api/rate-limiter.js';
 import { createUdpIngest, type UdpIngest } from './ingest-api/udp-ingest.js';
@@ -47,6 +48,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   const startedAt = Date.now();
   const auth = createAuth({ tokens, insecureDev });
   const service = createIngestService(store, metrics);
+  const pool = createParsePool();
   const retention = createRetention({ store, retentionDays: config.store.retentionDays, intervalMs: config.store.retentionIntervalMs, metrics, log, logLimited });
 
   let app: FastifyInstance;
@@ -58,6 +60,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
       ...(config.tls.key && config.tls.cert ? { https: { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) } } : {}),
     }) as unknown as FastifyInstance;
   } catch (err) {
+    await pool.stop();
     await store.close();
     throw new Error(`cannot read TLS key or cert: ${(err as Error).message}`);
   }
@@ -79,6 +82,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   registerIngestRoutes(app, {
     auth,
     service,
+    pool,
     limiter: createRateLimiter({ linesPerSecond: config.limits.linesPerSecond, burstLines: config.limits.burstLines }),
     metrics,
     maxBodyBytes: config.limits.maxBodyBytes,
@@ -108,6 +112,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   } catch (err) {
     await app.close();
     await udp?.stop();
+    await pool.stop();
     await store.close();
     throw err;
   }
@@ -132,6 +137,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
         await udp?.stop();
         await retention.stop();
         await app.close();
+        await pool.stop();
         await store.close();
         log.info('listener stopped');
       })();

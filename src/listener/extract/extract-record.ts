@@ -4,6 +4,7 @@ import { first, isObj, num, obj, str, type Obj } from './fields.js';
 import { endpointKey } from './normalize-path.js';
 import { sqlFingerprint } from './sql-fingerprint.js';
 import { xhprofFunctions, type FunctionSample } from './xhprof-functions.js';
+import type { PayloadEncoding } from '../store/payload-codec.js';
 
 /** Sources the Postgres agent sends; everything else is a request profile. */
 export const ACTIVITY_SOURCES = new Set(['pg_stat_activity', 'pg_stat_statements', 'pg_locks', 'pg_log', 'system_metrics']);
@@ -35,8 +36,9 @@ export interface ProfileRecord {
   isError: boolean;
   queries: QuerySample[];
   functions: FunctionSample[];
-  /** The payload exactly as received. */
+  /** The payload as received, encoded as `bodyEncoding` says (identity = the received bytes). */
   body: Buffer;
+  bodyEncoding: PayloadEncoding;
 }
 
 export interface ActivityRecord {
@@ -48,7 +50,9 @@ export interface ActivityRecord {
   timestamp: number;
   /** Request correlation ids this record mentions (application_name, SQL comments, nested fields). */
   linkedIds: string[];
+  /** As in ProfileRecord. */
   body: Buffer;
+  bodyEncoding: PayloadEncoding;
 }
 
 export type ExtractedRecord = ProfileRecord | ActivityRecord;
@@ -74,6 +78,7 @@ export function extractRecord(payload: Obj, body: Buffer, now: () => number = Da
       timestamp,
       linkedIds: correlationIds(payload),
       body,
+      bodyEncoding: 'identity',
     };
   }
   const request = obj(payload.request);
@@ -109,6 +114,7 @@ export function extractRecord(payload: Obj, body: Buffer, now: () => number = Da
     queries: sql.queries,
     functions: xhprofFunctions(payload.xhprof),
     body,
+    bodyEncoding: 'identity',
   };
 }
 

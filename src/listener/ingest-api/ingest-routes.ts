@@ -5,12 +5,15 @@ import { principalOf, requireToken } from '../request-auth.js';
 import type { Auth, Principal } from './auth.js';
 import { decodeBody } from './decode-body.js';
 import type { IngestService } from './ingest-service.js';
-import { parseLines, type ParsedLine } from './parse-lines.js';
+import type { ParsedLine } from './parse-lines.js';
+import type { ParsePool } from './parse-pool.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 export interface IngestRoutesOptions {
   auth: Auth;
   service: IngestService;
+  /** Parses, extracts and compresses NDJSON batches off the event loop. */
+  pool: ParsePool;
   limiter: RateLimiter;
   metrics: ListenerMetrics;
   /** Largest body after gunzip; the raw body limit is enforced by the HTTP server. */
@@ -31,10 +34,12 @@ export function registerIngestRoutes(app: FastifyInstance, o: IngestRoutesOption
     const started = process.hrtime.bigint();
     const body = await bodyOf(request, reply, o, '/v1/ingest');
     if (body === null) return reply;
-    const parsed = parseLines(body);
+    const prepared = await o.pool.prepare(body);
+    if (prepared.kind === 'failed') return unavailable(request, reply, o, '/v1/ingest', new Error(prepared.message));
+    const parsed = prepared.prepared;
     if (!parsed.anyJson) return fail(reply, o, '/v1/ingest', 400, { error: 'not_ndjson', message: 'body is not NDJSON: expected one JSON object per line' });
     if (!admitted(request, reply, o, '/v1/ingest', principalOf(request), parsed.lines.length)) return reply;
-    const outcome = await o.service.ingest(principalOf(request), parsed.lines);
+    const outcome = await o.service.ingestPrepared(principalOf(request), parsed.lines);
     if (outcome.kind === 'unavailable') return unavailable(request, reply, o, '/v1/ingest', outcome.error);
     o.metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     o.metrics.ingestRequests.inc({ route: '/v1/ingest', status: '200' });

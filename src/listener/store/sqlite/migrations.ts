@@ -84,6 +84,18 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE TABLE projects (name TEXT PRIMARY KEY, first_seen REAL NOT NULL, last_seen REAL NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Payloads may be stored compressed (payload-codec.ts): 0 = bytes as received, 1 = Brotli.
+      -- Existing rows keep 0, so a database from version 1 reads exactly as before.
+      ALTER TABLE payloads ADD COLUMN encoding INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE db_activity ADD COLUMN encoding INTEGER NOT NULL DEFAULT 0;
+      -- A substring search cannot seek in (project, url); the index only served a covering scan for
+      -- the total, which now walks ts order instead. One fewer random B-tree insert per profile.
+      DROP INDEX IF EXISTS requests_project_url;
+    `,
+  },
 ];
 
 export function migrate(db: Database): number {

@@ -36,7 +36,7 @@ export interface RollupWriter {
 }
 
 export function createRollupWriter(db: Database): RollupWriter {
-  const keyIds = new Map<string, number>();
+  const keyIds = new Map<RollupKind, Map<string, number>>();
   const insertKey: Statement = db.prepare('INSERT INTO rollup_keys(kind, text) VALUES (?, ?) ON CONFLICT DO NOTHING');
   const selectKey: Statement = db.prepare('SELECT id FROM rollup_keys WHERE kind = ? AND text = ?');
   const existing: Statement = db.prepare('SELECT hist FROM rollups WHERE project = ? AND kind = ? AND res = ? AND t = ? AND key_id = ?').pluck();
@@ -53,61 +53,101 @@ export function createRollupWriter(db: Database): RollupWriter {
       self_ms = self_ms + excluded.self_ms,
       self_count = self_count + excluded.self_count,
       hist = excluded.hist`);
-  let cells = new Map<string, Cell>();
+  // Cells grouped by (project, kind, res), then minute/hour start, then key id: string keys are built
+  // once per record and kind, not per sample (profile: building them cost more than the maths).
+  let grids = new Map<string, Map<number, Map<number, Cell>>>();
 
   function keyId(kind: RollupKind, text: string): number {
-    const cacheKey = `${kind}\u0000${text}`;
-    const cached = keyIds.get(cacheKey);
+    let ofKind = keyIds.get(kind);
+    if (!ofKind) keyIds.set(kind, (ofKind = new Map()));
+    const cached = ofKind.get(text);
     if (cached !== undefined) return cached;
     insertKey.run(kind, text);
     const id = (selectKey.get(kind, text) as { id: number }).id;
-    if (keyIds.size > 200_000) keyIds.clear(); // bounded; misses only cost a lookup
-    keyIds.set(cacheKey, id);
+    if (ofKind.size > 200_000) ofKind.clear(); // bounded; misses only cost a lookup
+    ofKind.set(text, id);
     return id;
   }
 
-  function addSample(project: string, kind: RollupKind, ts: number, id: number, ms: number, errors: number, calls: number, selfMs: number | null): void {
-    const bucket = bucketOf(ms);
-    for (const res of [MINUTE, HOUR]) {
-      const t = Math.floor(ts / res) * res;
-      const k = `${project}\u0000${kind}\u0000${res}\u0000${t}\u0000${id}`;
-      let cell = cells.get(k);
-      if (!cell) {
-        cell = { project, kind, res, t, keyId: id, counts: new Map(), count: 0, totalMs: 0, maxMs: 0, errors: 0, calls: 0, selfMs: 0, selfCount: 0 };
-        cells.set(k, cell);
-      }
-      cell.counts.set(bucket, (cell.counts.get(bucket) ?? 0) + 1);
-      cell.count += 1;
-      cell.totalMs += ms;
-      if (ms > cell.maxMs) cell.maxMs = ms;
-      cell.errors += errors;
-      cell.calls += calls;
-      if (selfMs !== null) {
-        cell.selfMs += selfMs;
-        cell.selfCount += 1;
-      }
+  function gridOf(project: string, kind: RollupKind, res: number): Map<number, Map<number, Cell>> {
+    const k = `${project}\u0000${kind}\u0000${res}`;
+    let grid = grids.get(k);
+    if (!grid) grids.set(k, (grid = new Map()));
+    return grid;
+  }
+
+  function addSample(grid: Map<number, Map<number, Cell>>, project: string, kind: RollupKind, res: number, ts: number, id: number, bucket: number, ms: number, errors: number, calls: number, selfMs: number | null): void {
+    const t = Math.floor(ts / res) * res;
+    let row = grid.get(t);
+    if (!row) grid.set(t, (row = new Map()));
+    let cell = row.get(id);
+    if (!cell) {
+      cell = { project, kind, res, t, keyId: id, counts: new Map(), count: 0, totalMs: 0, maxMs: 0, errors: 0, calls: 0, selfMs: 0, selfCount: 0 };
+      row.set(id, cell);
     }
+    cell.counts.set(bucket, (cell.counts.get(bucket) ?? 0) + 1);
+    cell.count += 1;
+    cell.totalMs += ms;
+    if (ms > cell.maxMs) cell.maxMs = ms;
+    cell.errors += errors;
+    cell.calls += calls;
+    if (selfMs !== null) {
+      cell.selfMs += selfMs;
+      cell.selfCount += 1;
+    }
+  }
+
+  /** One sample into the minute and the hour cell. */
+  function addBoth(project: string, kind: RollupKind, ts: number, id: number, ms: number, errors: number, calls: number, selfMs: number | null): void {
+    const bucket = bucketOf(ms);
+    addSample(gridOf(project, kind, MINUTE), project, kind, MINUTE, ts, id, bucket, ms, errors, calls, selfMs);
+    addSample(gridOf(project, kind, HOUR), project, kind, HOUR, ts, id, bucket, ms, errors, calls, selfMs);
   }
 
   return {
     add(r) {
       const err = r.isError ? 1 : 0;
-      addSample(r.project, 's', r.timestamp, SERIES_KEY, r.durationMs, err, 1, null);
-      addSample(r.project, 'e', r.timestamp, keyId('e', r.endpoint), r.durationMs, err, 1, null);
-      for (const q of r.queries) addSample(r.project, 'q', r.timestamp, keyId('q', q.fingerprint), q.ms ?? 0, 0, 1, null);
-      for (const f of r.functions) addSample(r.project, 'f', r.timestamp, keyId('f', f.name), f.wallMs, 0, f.calls, f.selfMs);
+      const p = r.project;
+      const ts = r.timestamp;
+      addBoth(p, 's', ts, SERIES_KEY, r.durationMs, err, 1, null);
+      addBoth(p, 'e', ts, keyId('e', r.endpoint), r.durationMs, err, 1, null);
+      if (r.queries.length > 0) {
+        const qMin = gridOf(p, 'q', MINUTE);
+        const qHour = gridOf(p, 'q', HOUR);
+        for (const q of r.queries) {
+          const id = keyId('q', q.fingerprint);
+          const ms = q.ms ?? 0;
+          const bucket = bucketOf(ms);
+          addSample(qMin, p, 'q', MINUTE, ts, id, bucket, ms, 0, 1, null);
+          addSample(qHour, p, 'q', HOUR, ts, id, bucket, ms, 0, 1, null);
+        }
+      }
+      if (r.functions.length > 0) {
+        const fMin = gridOf(p, 'f', MINUTE);
+        const fHour = gridOf(p, 'f', HOUR);
+        for (const f of r.functions) {
+          const id = keyId('f', f.name);
+          const bucket = bucketOf(f.wallMs);
+          addSample(fMin, p, 'f', MINUTE, ts, id, bucket, f.wallMs, 0, f.calls, f.selfMs);
+          addSample(fHour, p, 'f', HOUR, ts, id, bucket, f.wallMs, 0, f.calls, f.selfMs);
+        }
+      }
     },
     flush() {
-      for (const c of cells.values()) {
-        const old = existing.get(c.project, c.kind, c.res, c.t, c.keyId) as Buffer | undefined;
-        if (old) addEncoded(c.counts, old);
-        upsert.run(c.project, c.kind, c.res, c.t, c.keyId, c.count, c.totalMs, c.maxMs, c.errors, c.calls, c.selfMs, c.selfCount, encodeCounts(c.counts));
+      for (const grid of grids.values()) {
+        for (const row of grid.values()) {
+          for (const c of row.values()) {
+            const old = existing.get(c.project, c.kind, c.res, c.t, c.keyId) as Buffer | undefined;
+            if (old) addEncoded(c.counts, old);
+            upsert.run(c.project, c.kind, c.res, c.t, c.keyId, c.count, c.totalMs, c.maxMs, c.errors, c.calls, c.selfMs, c.selfCount, encodeCounts(c.counts));
+          }
+        }
       }
-      cells = new Map();
+      grids = new Map();
     },
     reset() {
       keyIds.clear();
-      cells = new Map();
+      grids = new Map();
     },
   };
 }
