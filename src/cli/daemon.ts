@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { daemonConfigSchema, type DaemonConfig } from '../shared/config/daemon-config.js';
 import { loadConfig, deepMerge } from '../shared/config/load-config.js';
 import { createLogger } from '../shared/telemetry/logger.js';
-import { startDaemon } from '../daemon/main.js';
 import { installSignalHandlers } from '../daemon/lifecycle/signals.js';
+import { createSupervisor } from '../daemon/lifecycle/supervisor.js';
 import { addConfigFlags, exitOnConfigError, logOverrides } from './common.js';
 
 export interface DaemonFlags {
@@ -51,9 +51,15 @@ export function registerDaemonCommand(program: Command): void {
     .action(async (flags: DaemonFlags) => {
       const config = loadDaemonConfig(flags);
       const log = createLogger({ level: config.log.level, format: config.log.format, base: { role: 'daemon' } });
+      const supervisor = createSupervisor({
+        config,
+        // SIGHUP: the same file, environment and flags as at start; a ConfigError lists every problem
+        loadConfig: () => loadConfig(daemonConfigSchema, { file: flags.config, overrides: daemonOverrides(flags) }),
+        log,
+      });
       try {
-        const daemon = await startDaemon(config, log);
-        installSignalHandlers({ log, stop: () => daemon.stop(), emergencyFlush: () => daemon.emergencyFlush() });
+        await supervisor.start();
+        installSignalHandlers({ log, stop: () => supervisor.stop(), killNow: () => supervisor.killNow(), reload: () => supervisor.reload() });
       } catch (err) {
         log.fatal({ err }, `daemon failed to start: ${(err as Error).message}`);
         process.exitCode = 1;

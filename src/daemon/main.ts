@@ -1,24 +1,25 @@
-import { mkdir, writeFile, rename } from 'node:fs/promises';
+import type { Socket as UdpSocket } from 'node:dgram';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DaemonConfig } from '../shared/config/daemon-config.js';
 import type { Logger } from '../shared/telemetry/logger.js';
 import { rateLimitedLog } from '../shared/telemetry/rate-limited-log.js';
 import { createBufferedQueue } from './buffer/buffered-queue.js';
 import type { Queue } from './buffer/queue.js';
-import { healthReport } from './health/health-report.js';
-import { createHealthServer } from './health/health-server.js';
+import { healthReport, type HealthStatus } from './health/health-report.js';
 import { createDaemonMetrics, type DaemonMetrics } from './health/metrics.js';
 import { createForwarder, type Forwarder } from './forward/forwarder.js';
 import { createInboxSource } from './ingest/inbox.js';
 import { createIntake } from './ingest/intake.js';
 import { createUdpSource } from './ingest/udp.js';
 import { createUnixSocketSource } from './ingest/unix-socket.js';
-import { acquireLock } from './lifecycle/state-lock.js';
+import { createHandoverQueue } from './lifecycle/handover-queue.js';
 import { createQuarantine } from './spool/quarantine.js';
 import { createSpool } from './spool/spool.js';
 
 /** Where a running daemon says it can be reached; tests and `bitville-apm status` read it. */
 export interface DaemonRuntimeInfo {
+  /** The supervisor's pid: the process operators signal. */
   pid: number;
   socket: string;
   health: string;
@@ -26,13 +27,26 @@ export interface DaemonRuntimeInfo {
   dataDir: string;
 }
 
-export interface RunningDaemon {
-  info: DaemonRuntimeInfo;
+/** The sockets the supervisor owns and passes to each worker (DESIGN section 5). */
+export interface SharedSockets {
+  unix: { handle: object; inode: number };
+  udp: UdpSocket | null;
+}
+
+export interface RunningWorker {
   queue: Queue;
   metrics: DaemonMetrics;
-  /** Graceful stop (DESIGN section 3): drain connections, flush memory to the spool. */
+  /** Resolves once the spool is recovered and inbox and forwarder run. */
+  active: Promise<void>;
+  /** Messages handled so far (accepted + rejected), for lifecycle.maxRequests. */
+  requestCount(): Promise<number>;
+  report(): Promise<{ status: HealthStatus; body: Record<string, unknown> }>;
+  metricsText(): Promise<{ contentType: string; text: string }>;
+  /** A datagram the supervisor read from its copy of the UDP socket. */
+  receiveDatagram(msg: Buffer): void;
+  /** Graceful stop (DESIGN section 3): drain connections, hand back batches, flush memory to the spool. */
   stop(): Promise<void>;
-  /** Last resort after a bug: write memory to the spool without waiting for clients. */
+  /** Last resort after a bug: write memory to the spool without waiting for clients (only once active). */
   emergencyFlush(): Promise<void>;
 }
 
@@ -47,10 +61,8 @@ export function daemonPaths(dataDir: string) {
   };
 }
 
-/** Wiring only: build each stage from the config and connect them. */
-export async function startDaemon(config: DaemonConfig, log: Logger): Promise<RunningDaemon> {
-  const startedAt = Date.now();
-  const paths = daemonPaths(config.dataDir);
+export async function ensureDaemonDirs(dataDir: string): Promise<ReturnType<typeof daemonPaths>> {
+  const paths = daemonPaths(dataDir);
   for (const dir of [paths.root, paths.spool, paths.inbox, paths.quarantine, paths.state]) {
     try {
       await mkdir(dir, { recursive: true });
@@ -58,7 +70,17 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
       throw new Error(`cannot create ${dir}: ${(err as Error).message} (set dataDir to a writable folder)`);
     }
   }
-  const lock = await acquireLock(join(paths.state, 'daemon.lock'));
+  return paths;
+}
+
+/**
+ * Wiring of one worker: build each stage from the config and connect them. The worker accepts on
+ * the shared sockets at once; it touches the spool (recovery, spills, forwarder, inbox) only after
+ * `spoolFree` resolves, i.e. once no other worker is alive ("Worker restarts" in docs/daemon.md).
+ */
+export async function startWorkerDaemon(config: DaemonConfig, log: Logger, sockets: SharedSockets, spoolFree: Promise<void>): Promise<RunningWorker> {
+  const startedAt = Date.now();
+  const paths = await ensureDaemonDirs(config.dataDir);
   const metrics = createDaemonMetrics();
   const logLimited = rateLimitedLog(log);
   const busy = new Set<string>(); // segments the forwarder holds; the quota must not delete them
@@ -74,25 +96,10 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
       logLimited(`drop:${reason}`, { items, policy: config.spool.whenFull }, 'spool full: dropped items by policy');
     },
   });
-  try {
-    const report = await spool.recover();
-    metrics.recovered(report.items);
-    if (report.quarantinedSegments > 0) metrics.quarantined('segment', report.quarantinedSegments);
-    if (report.segments + report.tempFilesRemoved + report.quarantinedSegments > 0) log.info({ recovery: report }, 'spool recovered from a previous run');
-  } catch (err) {
-    await lock.release();
-    throw err;
-  }
-  const q = createBufferedQueue({
-    mode: config.buffer.mode,
-    memoryItems: config.buffer.memoryItems,
-    memoryBytes: config.buffer.memoryBytes,
-    fsyncMs: config.buffer.fsyncMs,
+  const q = createHandoverQueue({
+    maxItems: Math.max(1_000, 10 * config.buffer.memoryItems),
+    maxBytes: config.buffer.memoryBytes,
     spoolMaxBytes: config.spool.maxBytes,
-    spool,
-    busySegments: busy,
-    metrics,
-    log,
   });
   const quarantine = createQuarantine({ dir: paths.quarantine });
   await quarantine.start();
@@ -105,8 +112,9 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     intake,
     queue: q,
     metrics,
+    shared: sockets.unix,
   });
-  const udp = config.udp ? createUdpSource({ bind: config.udp, maxMessageBytes: config.ingest.maxMessageBytes, intake, metrics }) : null;
+  const udp = config.udp && sockets.udp ? createUdpSource({ bind: config.udp, maxMessageBytes: config.ingest.maxMessageBytes, intake, metrics, shared: sockets.udp }) : null;
   const inbox = createInboxSource({
     dir: paths.inbox,
     quarantineDir: paths.quarantine,
@@ -116,18 +124,66 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     metrics,
     logLimited,
   });
+  let forwarder: Forwarder | null = null;
   let spoolWritable = { at: 0, ok: true };
 
-  const health = createHealthServer({
-    bind: config.health,
-    report: async () => {
+  await unix.start();
+  await udp?.start();
+
+  let stopRequested = false;
+  const active = (async () => {
+    await spoolFree;
+    const report = await spool.recover();
+    metrics.recovered(report.items);
+    if (report.quarantinedSegments > 0) metrics.quarantined('segment', report.quarantinedSegments);
+    if (report.segments + report.tempFilesRemoved + report.quarantinedSegments > 0) log.info({ recovery: report }, 'spool recovered from a previous run');
+    const real = createBufferedQueue({
+      mode: config.buffer.mode,
+      memoryItems: config.buffer.memoryItems,
+      memoryBytes: config.buffer.memoryBytes,
+      fsyncMs: config.buffer.fsyncMs,
+      spoolMaxBytes: config.spool.maxBytes,
+      spool,
+      busySegments: busy,
+      metrics,
+      log,
+    });
+    q.activate(real);
+    if (stopRequested) return; // stopping before we ever ran: flush what was held, start nothing more
+    await inbox.start();
+    const forwardUrl = config.forward.url;
+    if (forwardUrl) {
+      forwarder = createForwarder({
+        queue: q,
+        forward: { ...config.forward, url: forwardUrl },
+        circuitBreaker: config.circuitBreaker,
+        stateDir: paths.state,
+        quarantineDir: paths.quarantine,
+        registry: metrics.registry,
+        log,
+      });
+      await forwarder.start();
+    }
+  })();
+
+  const requestCount = async (): Promise<number> => {
+    const s = await metrics.snapshot();
+    return s.acceptedTotal + s.rejectedTotal;
+  };
+
+  let stopping: Promise<void> | null = null;
+  return {
+    queue: q,
+    metrics,
+    active,
+    requestCount,
+    async report() {
       const now = Date.now();
       if (now - spoolWritable.at > 1_000) spoolWritable = { at: now, ok: await spool.probeWritable() };
-      const queueStats = q.stats();
       const snapshot = await metrics.snapshot();
       return healthReport({
         checks: { socketListening: await unix.listening(), spoolWritable: spoolWritable.ok, udpBound: udp ? udp.address() !== null : null },
-        queue: queueStats,
+        queue: q.stats(),
         metrics: snapshot,
         startedAt,
         now,
@@ -136,82 +192,33 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
           requestCount: snapshot.acceptedTotal + snapshot.rejectedTotal,
           rssBytes: process.memoryUsage.rss(),
           memoryLimitMb: config.lifecycle.maxMemoryMb,
-          restarts: 0,
+          restarts: 0, // the supervisor fills in its count
           maxRequests: config.lifecycle.maxRequests,
         },
         forward: forwarder?.health() ?? null,
       });
     },
-    metrics: async () => {
+    async metricsText() {
       metrics.setQueueStats(q.stats());
       return { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
     },
-  });
-
-  const forwardUrl = config.forward.url;
-  const forwarder: Forwarder | null = forwardUrl
-    ? createForwarder({
-        queue: q,
-        forward: { ...config.forward, url: forwardUrl },
-        circuitBreaker: config.circuitBreaker,
-        stateDir: paths.state,
-        quarantineDir: paths.quarantine,
-        registry: metrics.registry,
-        log,
-      })
-    : null;
-
-  const started: Array<{ stop(): Promise<void> }> = [];
-  try {
-    await unix.start();
-    started.push({ stop: () => unix.stop(config.shutdown.drainMs) });
-    if (udp) {
-      await udp.start();
-      started.push(udp);
-    }
-    const healthAddress = await health.start();
-    started.push(health);
-    await inbox.start();
-    started.push(inbox);
-    if (forwarder) {
-      await forwarder.start();
-      started.push({ stop: () => forwarder.stop(config.shutdown.drainMs) });
-    }
-    const info: DaemonRuntimeInfo = { pid: process.pid, socket: resolve(config.socket), health: healthAddress, udp: udp?.address() ?? null, dataDir: paths.root };
-    await writeJsonAtomic(join(paths.state, 'daemon.json'), info);
-    log.info({ socket: info.socket, health: info.health, udp: info.udp, dataDir: info.dataDir, mode: config.buffer.mode }, 'daemon ready');
-
-    let stopping: Promise<void> | null = null;
-    return {
-      info,
-      queue: q,
-      metrics,
-      stop() {
-        stopping ??= (async () => {
-          await unix.stop(config.shutdown.drainMs); // stop accepting; read what clients already sent
-          await udp?.stop();
-          await inbox.stop();
-          await forwarder?.stop(config.shutdown.drainMs); // an in-flight batch is acked or handed back, never half-deleted
-          await q.stop(); // memory -> spool, fsynced
-          await health.stop();
-          await lock.release();
-          const s = q.stats();
-          log.info({ spooled_items: s.spoolItems, spool_segments: s.spoolSegments }, 'daemon stopped; memory flushed to the spool');
-        })();
-        return stopping;
-      },
-      emergencyFlush: () => q.flushToSpool(),
-    };
-  } catch (err) {
-    for (const s of started.reverse()) await s.stop().catch(() => undefined);
-    await q.stop().catch(() => undefined);
-    await lock.release();
-    throw err;
-  }
-}
-
-async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
-  await rename(tmp, path);
+    receiveDatagram: (msg) => udp?.receive(msg),
+    stop() {
+      stopping ??= (async () => {
+        stopRequested = true;
+        await unix.stop(config.shutdown.drainMs); // stop accepting; read what clients already sent
+        await udp?.stop();
+        await active; // the spool is ours only once the previous worker has gone
+        await inbox.stop();
+        await forwarder?.stop(config.shutdown.drainMs); // an in-flight batch is acked or handed back, never half-deleted
+        await q.stop(); // memory -> spool, fsynced
+        const s = q.stats();
+        log.info({ spooled_items: s.spoolItems, spool_segments: s.spoolSegments }, 'worker stopped; memory flushed to the spool');
+      })();
+      return stopping;
+    },
+    async emergencyFlush() {
+      if (q.active()) await q.flushToSpool();
+    },
+  };
 }

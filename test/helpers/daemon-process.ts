@@ -10,8 +10,17 @@ export const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname; /
 const running = new Set<ChildProcess>();
 // A failed assertion must not leave daemons behind holding sockets and ports.
 process.on('exit', () => {
-  for (const p of running) p.kill('SIGKILL');
+  for (const p of running) killGroup(p);
 });
+
+/** SIGKILL for the daemon's whole process group: the supervisor and its worker, like a host crash. */
+function killGroup(p: ChildProcess): void {
+  try {
+    if (p.pid !== undefined) process.kill(-p.pid, 'SIGKILL');
+  } catch {
+    p.kill('SIGKILL');
+  }
+}
 
 export interface DaemonHandle {
   proc: ChildProcess;
@@ -22,8 +31,11 @@ export interface DaemonHandle {
   udp: string | null;
   output(): string;
   health(): Promise<{ status: number; body: HealthBody }>;
+  /** Pid of the worker that currently answers /health. */
+  workerPid(): Promise<number>;
   metricsText(): Promise<string>;
   accepted(): Promise<number>;
+  /** Signals the supervisor; SIGKILL kills the supervisor and its worker together (a crash). */
   kill(signal: NodeJS.Signals): void;
   /** Resolves with the exit code (or signal name). */
   exited: Promise<number | string>;
@@ -33,7 +45,7 @@ export interface HealthBody {
   status: string;
   problems: string[];
   stats: {
-    worker: { memory_usage_mb: number; request_count: number };
+    worker: { memory_usage_mb: number; request_count: number; restarts: number; pid: number | null; generation: number | null };
     buffer: Record<string, number | string>;
     ingest: {
       accepted: number;
@@ -64,7 +76,8 @@ export async function spawnDaemon(dir: string, config: Record<string, unknown> =
   const base = { socket: join(dir, 'daemon.sock'), dataDir: join(dir, 'data'), health: '127.0.0.1:0', log: { level: 'info' }, forward: { url: null } };
   const file = join(dir, 'daemon.yaml');
   writeFileSync(file, stringify({ ...base, ...config }));
-  const proc = spawn(process.execPath, [CLI, 'daemon', '--config', file, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so a test's SIGKILL takes the worker down with the supervisor.
+  const proc = spawn(process.execPath, [CLI, 'daemon', '--config', file, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   running.add(proc);
   let out = '';
   proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
@@ -108,7 +121,12 @@ export async function spawnDaemon(dir: string, config: Record<string, unknown> =
     async accepted() {
       return (await handle.health()).body.stats.ingest.accepted;
     },
-    kill: (signal) => proc.kill(signal),
+    async workerPid() {
+      const pid = (await handle.health()).body.stats.worker.pid;
+      if (typeof pid !== 'number') throw new Error('no worker is running');
+      return pid;
+    },
+    kill: (signal) => (signal === 'SIGKILL' ? killGroup(proc) : proc.kill(signal)),
     exited,
   };
   return handle;

@@ -9,20 +9,38 @@ export interface UdpSource {
   stop(): Promise<void>;
   /** "host:port" actually bound (port 0 resolved), or null when not bound. */
   address(): string | null;
+  /** One datagram read elsewhere (the supervisor relays those that reached its copy of the socket). */
+  receive(msg: Buffer): void;
+}
+
+export interface UdpSourceOptions {
+  bind: string;
+  maxMessageBytes: number;
+  intake: Intake;
+  metrics: DaemonMetrics;
+  /** A socket the supervisor bound and passed over IPC; used instead of binding `bind`. */
+  shared?: Socket;
 }
 
 /** One JSON object per datagram (DESIGN section 2). Off unless `udp` is configured. */
-export function createUdpSource(o: { bind: string; maxMessageBytes: number; intake: Intake; metrics: DaemonMetrics }): UdpSource {
+export function createUdpSource(o: UdpSourceOptions): UdpSource {
   let socket: Socket | null = null;
+  function receive(msg: Buffer): void {
+    o.metrics.receivedBytes('udp', msg.length);
+    if (msg.length > o.maxMessageBytes) o.intake.reject('oversized', msg, 'udp');
+    else o.intake.handle(msg, 'udp');
+  }
   return {
     async start() {
+      if (o.shared) {
+        o.shared.on('message', receive);
+        o.shared.on('error', () => undefined);
+        socket = o.shared;
+        return;
+      }
       const { host, port } = parseHostPort(o.bind);
       const s = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: 8 * 1024 * 1024 });
-      s.on('message', (msg) => {
-        o.metrics.receivedBytes('udp', msg.length);
-        if (msg.length > o.maxMessageBytes) o.intake.reject('oversized', msg, 'udp');
-        else o.intake.handle(msg, 'udp');
-      });
+      s.on('message', receive);
       s.on('error', () => undefined); // per-datagram errors (e.g. ICMP) are not fatal for a receive-only socket
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
@@ -38,6 +56,7 @@ export function createUdpSource(o: { bind: string; maxMessageBytes: number; inta
       socket = null;
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
     },
+    receive,
     address() {
       if (!socket) return null;
       const a = socket.address();

@@ -14,6 +14,12 @@ export interface UnixSocketOptions {
   intake: Intake;
   queue: Queue;
   metrics: DaemonMetrics;
+  /**
+   * A socket the supervisor bound and passed over IPC (DESIGN section 5). When set, start()
+   * listens on it instead of creating `path`, and stop() closes only this process's copy: the
+   * supervisor keeps the socket, so clients queue in the kernel backlog while workers change.
+   */
+  shared?: { handle: object; inode: number };
 }
 
 export interface UnixSocketSource {
@@ -92,34 +98,27 @@ export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
     }
   }
 
-  async function clearStale(): Promise<void> {
-    let st;
-    try {
-      st = await lstat(o.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    if (!st.isSocket()) throw new Error(`${o.path} exists and is not a socket; refusing to replace it`);
-    const alive = await new Promise<boolean>((resolve) => {
-      const probe = createConnection(o.path);
-      probe.once('connect', () => {
-        probe.destroy();
-        resolve(true);
-      });
-      probe.once('error', () => resolve(false)); // ECONNREFUSED: left by a crashed run
-    });
-    if (alive) throw new SocketInUseError(o.path);
-    await unlink(o.path);
-  }
-
   return {
     async start() {
-      await mkdir(dirname(o.path), { recursive: true });
-      await clearStale();
       const srv = createServer({ pauseOnConnect: false }, onConnection);
       srv.maxConnections = o.maxConnections;
       srv.on('drop', () => o.metrics.connectionClosed('too_many_connections'));
+      if (o.shared) {
+        const shared = o.shared;
+        await new Promise<void>((resolve, reject) => {
+          srv.once('error', reject);
+          // listen() on an already bound socket: the kernel keeps one accept queue for every holder
+          srv.listen(shared.handle, LISTEN_BACKLOG, () => {
+            srv.off('error', reject);
+            resolve();
+          });
+        });
+        inode = shared.inode;
+        server = srv;
+        return;
+      }
+      await mkdir(dirname(o.path), { recursive: true });
+      await clearStaleSocket(o.path);
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen({ path: o.path, backlog: LISTEN_BACKLOG }, () => {
@@ -158,4 +157,34 @@ export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
 
     activeConnections: () => sockets.size,
   };
+}
+
+/**
+ * Removes a socket file left by a crashed run; refuses when something still accepts on it.
+ * A process that was just SIGKILLed may hold the socket for a moment, so a live answer is
+ * checked a few times before it counts.
+ */
+export async function clearStaleSocket(path: string, attempts = 5, pauseMs = 100): Promise<void> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!st.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+  for (let i = 0; ; i++) {
+    const alive = await new Promise<boolean>((resolve) => {
+      const probe = createConnection(path);
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve(true);
+      });
+      probe.once('error', () => resolve(false)); // ECONNREFUSED: left by a crashed run
+    });
+    if (!alive) break;
+    if (i + 1 >= attempts) throw new SocketInUseError(path);
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+  await unlink(path);
 }

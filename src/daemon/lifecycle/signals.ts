@@ -4,24 +4,27 @@ export interface SignalTargets {
   log: Logger;
   /** Graceful stop; the process exits 0 when it resolves. */
   stop: () => Promise<void>;
-  /** Memory to spool without waiting for clients (after a bug). */
-  emergencyFlush: () => Promise<void>;
+  /** Second signal: give up at once (the supervisor kills its workers). */
+  killNow: () => void;
+  /** SIGHUP. */
+  reload: () => void;
 }
 
 /**
- * SIGTERM/SIGINT: graceful stop, exit 0. A second signal means exit now.
- * An exception that reaches the top is a bug: flush memory to the spool, log, exit 1 so a
- * supervisor restarts us (STYLE "Errors").
+ * The supervisor's signals (DESIGN section 5). SIGTERM/SIGINT: graceful stop, exit 0; a second
+ * signal means exit now. SIGHUP: reload the config. An exception that reaches the top is a bug:
+ * log it and exit 1; the workers notice the closed IPC channel and flush to the spool themselves.
  */
 export function installSignalHandlers(t: SignalTargets): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
       t.log.warn({ signal }, 'second signal: exiting now');
+      t.killNow();
       process.exit(1);
     }
     stopping = true;
-    t.log.info({ signal }, 'stopping: draining connections and flushing memory to the spool');
+    t.log.info({ signal }, 'stopping: the worker drains connections and flushes memory to the spool');
     t.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -32,9 +35,13 @@ export function installSignalHandlers(t: SignalTargets): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => {
+    t.log.info('SIGHUP: reloading the config file');
+    t.reload();
+  });
   const onBug = (err: unknown): void => {
-    t.log.fatal({ err }, 'uncaught error: flushing memory to the spool and exiting');
-    t.emergencyFlush().finally(() => process.exit(1));
+    t.log.fatal({ err }, 'uncaught error in the supervisor: exiting; the worker flushes its memory to the spool');
+    process.exit(1);
   };
   process.on('uncaughtException', onBug);
   process.on('unhandledRejection', onBug);
