@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, runCli, spawnDaemon, tempDir } from '../helpers/daemon-process.js';
@@ -9,8 +10,11 @@ import { sendOverConnections } from '../helpers/socket-client.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 test('`bitville-apm up` starts a listener and a daemon; `send` and `status` work against it with no paths typed', async () => {
+  // The README's commands, run as a newcomer would (npx from the project), with free ports and a temp dir.
   const cwd = tempDir('bitville-up-');
-  const up = spawn(process.execPath, [CLI, 'up', '--listen', '127.0.0.1:0', '--health', '127.0.0.1:0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const upDir = join(cwd, '.bitville');
+  // `up` runs as node directly so the test can signal it (npx puts a shell in between).
+  const up = spawn(process.execPath, [CLI, 'up', '--dir', upDir, '--listen', '127.0.0.1:0', '--health', '127.0.0.1:0'], { cwd: PROJECT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   up.stdout.on('data', (c: Buffer) => (out += c.toString()));
   up.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -20,7 +24,7 @@ test('`bitville-apm up` starts a listener and a daemon; `send` and `status` work
     const info = JSON.parse(readFileSync(join(cwd, '.bitville', 'up.json'), 'utf8')) as { socket: string; listenerUrl: string; token: string; health: string };
     assert.match(out, /daemon socket: .*daemon\.sock/);
 
-    const sent = await runCliIn(cwd, ['send', '--count', '3', '--project', 'smoke']);
+    const sent = await runNpx(['send', '--up-dir', upDir, '--count', '3', '--project', 'smoke']);
     assert.equal(sent.code, 0, sent.stderr);
     const sentIds = sent.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f-]{36}$/.test(l));
     assert.equal(sentIds.length, 3);
@@ -32,7 +36,7 @@ test('`bitville-apm up` starts a listener and a daemon; `send` and `status` work
     }, { timeoutMs: 15_000, what: 'the 3 profiles in the listener' });
     assert.deepEqual(stored.map((i) => i.correlation_id).sort(), [...sentIds].sort());
 
-    const status = await runCliIn(cwd, ['status']);
+    const status = await runNpx(['status', '--up-dir', upDir]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /status: {3}ok/);
     assert.match(status.stdout, /accepted 3/);
@@ -83,9 +87,11 @@ test('`config check` accepts a valid file and lists every problem of a bad one w
   assert.equal(listener.code, 0);
 });
 
-function runCliIn(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+const PROJECT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/e2e -> project root
+
+function runNpx(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('npx', ['bitville-apm', ...args], { cwd: PROJECT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
