@@ -61,6 +61,8 @@ export interface HealthBody {
     dropped: Record<string, number>;
     [k: string]: unknown;
   };
+  /** Added by the supervisor to every answer. */
+  supervisor: { pid: number; crashes: number; restarts_by_reason: Record<string, number>; config_reloads: number; config_reload_failures: number };
 }
 
 export function tempDir(prefix = 'bitville-'): string {
