@@ -43,6 +43,7 @@ const RESTART_ONLY_KEYS = ['socket', 'udp', 'dataDir', 'health'] as const;
 
 /** Workers younger than this are not replaced for their RSS (a fresh Node process may already exceed a tiny limit). */
 const MIN_LIFETIME_FOR_RSS_MS = 2_000;
+const MAX_LIFETIME_FOR_RSS_MS = 5 * 60_000;
 const HEALTH_ASK_TIMEOUT_MS = 1_000;
 
 /**
@@ -67,6 +68,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   let reloads = 0;
   let reloadFailures = 0;
   let udpRelayed = 0;
+  let rssStreak = 0; // consecutive max_memory replacements
   let rolling = false;
   let rollAgain: RollReason | null = null;
   let restartTimer: NodeJS.Timeout | null = null;
@@ -187,12 +189,19 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     if (shuttingDown || rolling || w !== current() || w.state() !== 'active') return;
     const beat = w.lastHeartbeat();
     if (!beat) return;
+    if (beat.rssBytes <= config.lifecycle.maxMemoryMb * 1024 * 1024) rssStreak = 0;
+    // A worker that is over the limit right after a replacement (e.g. it just read a big spool)
+    // is not helped by another one at once: wait longer each time instead of churning.
+    const minLifetimeMs = Math.min(MAX_LIFETIME_FOR_RSS_MS, MIN_LIFETIME_FOR_RSS_MS * 2 ** rssStreak);
     const reason = replacementReason(
-      { maxMemoryMb: config.lifecycle.maxMemoryMb, maxRequests: config.lifecycle.maxRequests, minLifetimeMs: MIN_LIFETIME_FOR_RSS_MS },
+      { maxMemoryMb: config.lifecycle.maxMemoryMb, maxRequests: config.lifecycle.maxRequests, minLifetimeMs },
       beat.rssBytes,
       beat.requestCount,
       Date.now() - w.startedAt,
     );
+    if (reason === 'max_memory' && ++rssStreak >= 3) {
+      log.warn({ rss_mb: Math.round(beat.rssBytes / 1024 / 1024), max_memory_mb: config.lifecycle.maxMemoryMb, streak: rssStreak }, 'fresh workers keep exceeding lifecycle.maxMemoryMb; consider raising it');
+    }
     if (reason) {
       log.info({ worker_pid: w.pid, reason, rss_mb: Math.round(beat.rssBytes / 1024 / 1024), request_count: beat.requestCount }, 'replacing the worker');
       void roll(reason);

@@ -123,11 +123,11 @@ export function forkWorker(o: ForkWorkerOptions): WorkerHandle {
       send({ type: 'activate' });
     },
     stop() {
-      stopRequested = true;
-      if (state !== 'exited') {
+      if (!stopRequested && state !== 'exited') {
         state = 'stopping';
-        send({ type: 'stop' });
+        send({ type: 'stop' }); // once: a repeated stop would read as "exit now" to the worker
       }
+      stopRequested = true;
       return exited;
     },
     kill() {

@@ -96,7 +96,7 @@ export function runWorker(): void {
         activate();
         return;
       case 'stop':
-        stopAndExit('supervisor');
+        if (!exiting) stopAndExit('supervisor'); // only a second signal means exit now
         return;
       case 'health':
         worker?.report().then(
