@@ -131,6 +131,11 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
     const entries = memory;
     memory = [];
     memoryBytes = 0;
+    return spill(entries);
+  }
+
+  /** Writes entries as one segment named after the first (oldest) of them, so it sorts in FIFO place. */
+  function spill(entries: Entry[]): Promise<void> {
     spilling += entries.length;
     const first = entries[0] as Entry;
     return serial(async () => {
@@ -284,6 +289,10 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
       inFlight.delete(batch.id);
       if (held.kind === 'segments') {
         for (const name of held.names) busySegments.delete(name);
+      } else if (o.spool.segments().length > 0 || spilling > 0) {
+        // Newer items overflowed to disk while this batch was out; take() reads disk first, so the
+        // batch goes to disk too, under a name that sorts before theirs (its first item is older).
+        void spill(held.entries);
       } else {
         memory = held.entries.concat(memory); // back to the head: it is the oldest data
         memoryBytes += sum(held.entries.map((e) => e.bytes));
@@ -323,10 +332,11 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
         return;
       }
       // Batches still in flight at this point were neither acknowledged nor released: keep them.
+      // Each goes to its own segment, named after its oldest item, so replay keeps arrival order.
       for (const [id, held] of inFlight) {
         if (held.kind === 'memory') {
           inFlight.delete(id);
-          memory = held.entries.concat(memory);
+          void spill(held.entries);
         }
       }
       await spillMemory();
