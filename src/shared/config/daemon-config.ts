@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hostPort } from './host-port.js';
+import { logSchema } from './log-config.js';
 
 /**
  * The daemon's configuration (DESIGN section 8). Each default sits beside its key with its unit;
@@ -83,12 +84,7 @@ export const daemonConfigSchema = z.strictObject({
       drainMs: z.number().int().min(0).default(2_000),
     })
     .prefault({}),
-  log: z
-    .strictObject({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      format: z.enum(['json', 'pretty']).default('json'),
-    })
-    .prefault({}),
+  log: logSchema,
 });
 
 export type DaemonConfig = z.infer<typeof daemonConfigSchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hostPort } from './host-port.js';
+import { logSchema } from './log-config.js';
 
 /** The listener's configuration (DESIGN section 8). Unknown keys are errors. */
 export const listenerConfigSchema = z.strictObject({
@@ -46,12 +47,7 @@ export const listenerConfigSchema = z.strictObject({
       projects: z.array(z.string().min(1)).default(['*']),
     })
     .prefault({}),
-  log: z
-    .strictObject({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      format: z.enum(['json', 'pretty']).default('json'),
-    })
-    .prefault({}),
+  log: logSchema,
 });
 
 export type ListenerConfig = z.infer<typeof listenerConfigSchema>;
