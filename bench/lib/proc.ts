@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 /** Linux /proc readings of another process: CPU time and peak RSS. */
@@ -15,19 +15,63 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** utime + stime of pid in microseconds (resolution: one clock tick, usually 10 ms). */
+/**
+ * CPU time of pid and all its descendants in microseconds (resolution: one clock tick, usually
+ * 10 ms). The daemon is a supervisor with a worker child: the worker does the work, so reading
+ * the supervisor alone would under-count. Children that already exited and were reaped are in
+ * cutime/cstime of their parent.
+ */
 export function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may contain spaces; fields after the closing parenthesis are fixed.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1_000_000) / clockTicks();
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    const f = statFields(p);
+    if (f) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]); // utime stime cutime cstime
+  }
+  return (ticks * 1_000_000) / clockTicks();
 }
 
-/** Peak resident set size (VmHWM) of pid in bytes. */
+/** Peak resident set size (VmHWM) summed over pid and its descendants, in bytes: the whole footprint. */
 export function peakRssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
-  return m ? Number(m[1]) * 1024 : Number.NaN;
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total > 0 ? total : Number.NaN;
+}
+
+/** pid and its live descendants (from /proc/<pid>/task/<tid>/children). */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    const p = out[i] as number;
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      try {
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
+      } catch {
+        // the task ended meanwhile
+      }
+    }
+  }
+  return out;
+}
+
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces; fields after the closing parenthesis are fixed.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
 }
