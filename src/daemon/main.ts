@@ -179,7 +179,8 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
     requestCount,
     async report() {
       const now = Date.now();
-      if (now - spoolWritable.at > 1_000) spoolWritable = { at: now, ok: await spool.probeWritable() };
+      // Not before activation: the probe file would race the spool recovery, which removes *.tmp files.
+      if (q.active() && now - spoolWritable.at > 1_000) spoolWritable = { at: now, ok: await spool.probeWritable() };
       const snapshot = await metrics.snapshot();
       return healthReport({
         checks: { socketListening: await unix.listening(), spoolWritable: spoolWritable.ok, udpBound: udp ? udp.address() !== null : null },

@@ -42,7 +42,7 @@ export function steadyLoad(socketPath: string, o: { perSecond: number; seconds: 
 }
 
 /** Polls /health every intervalMs until stopped; records every answer that was not a 200 or failed. */
-export function watchHealth(health: () => Promise<{ status: number }>, intervalMs = 100): { bad: string[]; answers: () => number; stop(): Promise<void> } {
+export function watchHealth(health: () => Promise<{ status: number; body: { problems?: unknown } }>, intervalMs = 100): { bad: string[]; answers: () => number; stop(): Promise<void> } {
   const bad: string[] = [];
   let answers = 0;
   let stopped = false;
@@ -51,7 +51,7 @@ export function watchHealth(health: () => Promise<{ status: number }>, intervalM
       try {
         const r = await health();
         answers++;
-        if (r.status !== 200) bad.push(`HTTP ${r.status}`);
+        if (r.status !== 200) bad.push(`HTTP ${r.status} ${JSON.stringify(r.body.problems)}`);
       } catch (err) {
         bad.push((err as Error).message);
       }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { DaemonConfig } from '../../shared/config/daemon-config.js';
 import type { Logger } from '../../shared/telemetry/logger.js';
+import type { HealthStatus } from '../health/health-report.js';
 import { createHealthServer } from '../health/health-server.js';
 import { ensureDaemonDirs, type DaemonRuntimeInfo } from '../main.js';
 import { bindUdpSocket, bindUnixSocket, udpAddress, type BoundUnixSocket } from './listen-sockets.js';
@@ -45,6 +46,8 @@ const RESTART_ONLY_KEYS = ['socket', 'udp', 'dataDir', 'health'] as const;
 const MIN_LIFETIME_FOR_RSS_MS = 2_000;
 const MAX_LIFETIME_FOR_RSS_MS = 5 * 60_000;
 const HEALTH_ASK_TIMEOUT_MS = 1_000;
+/** How long a worker's last /health answer may stand in when it is too busy to answer. */
+const STALE_ANSWER_MS = 10_000;
 
 /**
  * The supervisor (DESIGN section 5): owns the lock and the listening sockets, runs one worker and
@@ -68,6 +71,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   let reloads = 0;
   let reloadFailures = 0;
   let udpRelayed = 0;
+  let lastAnswer: { at: number; answer: { status: HealthStatus; body: Record<string, unknown> } } | null = null;
   let rssStreak = 0; // consecutive max_memory replacements
   let rolling = false;
   let rollAgain: RollReason | null = null;
@@ -86,7 +90,15 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     bind: config.health,
     async report() {
       const w = current();
-      const answer = w ? await w.health(HEALTH_ASK_TIMEOUT_MS) : null;
+      let answer: { status: HealthStatus; body: Record<string, unknown> } | null = w ? await w.health(HEALTH_ASK_TIMEOUT_MS) : null;
+      // A worker busy starting or draining may answer late: ask the other live one, else reuse a
+      // recent answer while a worker is known to accept, so /health stays up through a replacement.
+      for (const other of [...workers].reverse()) {
+        if (answer || other === w || other.state() === 'exited') continue;
+        answer = await other.health(HEALTH_ASK_TIMEOUT_MS);
+      }
+      if (answer) lastAnswer = { at: Date.now(), answer };
+      else if (w && lastAnswer && Date.now() - lastAnswer.at < STALE_ANSWER_MS) answer = lastAnswer.answer;
       return supervisorHealth(answer ? { status: answer.status, body: answer.body } : null, {
         pid: process.pid,
         startedAt,
