@@ -37,6 +37,12 @@ export const windowParams = z.object({
   step: z.coerce.number().int().min(60).max(86_400).default(60),
 });
 
+/** GET /api/v1/stats/key: one endpoint, query fingerprint or function over a window. */
+export const keyParams = windowParams.extend({
+  kind: z.enum(['endpoints', 'queries', 'functions']).default('endpoints'),
+  key: z.string().min(1).max(2000),
+});
+
 export const detailParams = z.object({ project: optionalText });
 
 export const DEFAULT_WINDOW_S = 3600;

@@ -80,6 +80,30 @@ describe('read API over a seeded dataset', () => {
     assert.equal(series.items.reduce((s, p) => s + p.count, 0), 270);
   });
 
+  test('one endpoint answers its latency histogram and p50/p95/p99 per step', async () => {
+    const key = encodeURIComponent('GET /products/{id}');
+    const res = await l.get(`/api/v1/stats/key?${window}&kind=endpoints&key=${key}&step=600`);
+    assert.equal(res.status, 200);
+    const d = res.json as { count: number; p50_ms: number; max_ms: number; step: number; histogram: { ms: number; count: number }[]; series: { t: number; count: number; p50_ms: number | null; p95_ms: number | null; p99_ms: number | null }[] };
+    assert.equal(d.count, 200);
+    assert.equal(d.step, 600);
+    assert.equal(d.max_ms, 59);
+    assert.ok(Math.abs(d.p50_ms - 49) / 49 < 0.03, `p50 ${d.p50_ms}`);
+    assert.equal(d.histogram.reduce((s, b) => s + b.count, 0), 200);
+    for (let i = 1; i < d.histogram.length; i++) assert.ok((d.histogram[i]?.ms ?? 0) > (d.histogram[i - 1]?.ms ?? 0));
+    assert.ok(d.histogram.every((b) => b.ms >= 39 && b.ms <= 59), JSON.stringify(d.histogram));
+    assert.equal(d.series.length, 12);
+    assert.equal(d.series.reduce((s, p) => s + p.count, 0), 200);
+    const busy = d.series.filter((p) => p.count > 0);
+    assert.ok(busy.every((p) => (p.p50_ms ?? 0) <= (p.p95_ms ?? 0) && (p.p95_ms ?? 0) <= (p.p99_ms ?? 0)));
+    assert.ok(d.series.filter((p) => p.count === 0).every((p) => p.p95_ms === null));
+    const none = (await l.get(`/api/v1/stats/key?${window}&key=${encodeURIComponent('GET /nowhere')}`)).json as { count: number; histogram: unknown[] };
+    assert.equal(none.count, 0);
+    assert.deepEqual(none.histogram, []);
+    assert.equal((await l.get(`/api/v1/stats/key?${window}`)).status, 400);
+    assert.equal((await l.get(`/api/v1/stats/key?project=project-b&key=${key}`)).status, 403);
+  });
+
   test('search pages newest first with a cursor and the same total on every page', async () => {
     const seen: string[] = [];
     let cursor: string | null = null;

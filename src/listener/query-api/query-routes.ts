@@ -6,7 +6,8 @@ import type { ListenerMetrics } from '../metrics.js';
 import { principalOf, requireToken } from '../request-auth.js';
 import type { ProjectScope, StatsKind, Store } from '../store/store.js';
 import { compareRequest, profileOf } from './compare-request.js';
-import { DEFAULT_WINDOW_S, MAX_POINTS, MAX_WINDOW_S, describeIssues, detailParams, searchParams, windowParams } from './query-params.js';
+import { bucketValue, percentile, round } from '../store/duration-buckets.js';
+import { DEFAULT_WINDOW_S, MAX_POINTS, MAX_WINDOW_S, describeIssues, detailParams, keyParams, searchParams, windowParams } from './query-params.js';
 
 export interface QueryRoutesOptions {
   auth: Auth;
@@ -106,6 +107,32 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
     const step = Math.max(p.step, Math.ceil((w.to - w.from) / MAX_POINTS / 60) * 60);
     const items = await o.store.timeseries({ projects, ...w }, step);
     return { items, next_cursor: null, total: items.length, step };
+  }));
+
+  /** One endpoint (or query, or function): latency histogram and p50/p95/p99 per step (dashboard endpoint view). */
+  app.get('/api/v1/stats/key', { onRequest }, timed('stats_key', keyParams, async (p, principal, _req, reply) => {
+    const projects = scopeFor(principal, p.project, reply);
+    if (projects === undefined) return reply;
+    const w = windowOf(p.from, p.to, now);
+    if (typeof w === 'string') return reply.code(400).send({ error: 'bad_request', message: w });
+    const step = Math.max(p.step, Math.ceil((w.to - w.from) / MAX_POINTS / 60) * 60);
+    const d = await o.store.keyDetail(p.kind, p.key, { projects, ...w }, step);
+    const h = d.histogram;
+    return {
+      kind: p.kind,
+      key: p.key,
+      from: w.from,
+      to: w.to,
+      step,
+      count: h.total,
+      p50_ms: percentile(h, 0.5),
+      p95_ms: percentile(h, 0.95),
+      p99_ms: percentile(h, 0.99),
+      max_ms: round(h.maxMs),
+      // Sparse log buckets (γ = 1.05): `ms` is the bucket's representative value (±2.5 %).
+      histogram: [...h.counts.entries()].sort((a, b) => a[0] - b[0]).map(([b, count]) => ({ ms: Math.min(round(bucketValue(b)), round(h.maxMs)), count })),
+      series: d.series,
+    };
   }));
 }
 

@@ -90,6 +90,20 @@ export interface SeriesPoint {
   p95_ms: number | null;
 }
 
+/** One endpoint's latency over a window: its histogram and percentiles per step. */
+export interface KeySeriesPoint {
+  t: number;
+  count: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+}
+
+export interface KeyDetail {
+  histogram: Histogram;
+  series: KeySeriesPoint[];
+}
+
 export interface ProjectSummary {
   project: string;
   first_seen: number;
@@ -111,6 +125,8 @@ export interface Store {
   recentPayloads(project: string, endpoint: string, beforeTs: number, excludeId: number, limit: number): Promise<Buffer[]>;
   endpointHistogram(project: string, endpoint: string, window: Omit<WindowQuery, 'projects'>): Promise<Histogram>;
   stats(kind: StatsKind, window: WindowQuery, limit: number): Promise<StatsRow[]>;
+  /** One key's (e.g. endpoint's) whole-window histogram and p50/p95/p99 per step. */
+  keyDetail(kind: StatsKind, key: string, window: WindowQuery, stepS: number): Promise<KeyDetail>;
   timeseries(window: WindowQuery, stepS: number): Promise<SeriesPoint[]>;
   projects(projects: ProjectScope): Promise<ProjectSummary[]>;
   /** Deletes at most `maxRows` of the oldest rows older than `cutoff` from each table; returns how many went. */

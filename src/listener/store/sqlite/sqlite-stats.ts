@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { emptyHistogram, percentile, round, type Histogram } from '../duration-buckets.js';
 import { addBlobToHistogram } from '../histogram-blob.js';
-import type { ProjectScope, SeriesPoint, StatsKind, StatsRow, WindowQuery } from '../store.js';
+import type { KeyDetail, ProjectScope, SeriesPoint, StatsKind, StatsRow, WindowQuery } from '../store.js';
 import { HOUR, MINUTE, SERIES_KEY, type RollupKind } from './rollup-writer.js';
 
 interface RollupRow {
@@ -44,6 +44,7 @@ export interface SqliteStats {
   stats(kind: StatsKind, window: WindowQuery, limit: number): StatsRow[];
   timeseries(window: WindowQuery, stepS: number): SeriesPoint[];
   keyHistogram(project: string, kind: RollupKind, key: string, from: number, to: number): Histogram;
+  keyDetail(kind: StatsKind, key: string, window: WindowQuery, stepS: number): KeyDetail;
 }
 
 export function createSqliteStats(db: Database): SqliteStats {
@@ -51,6 +52,7 @@ export function createSqliteStats(db: Database): SqliteStats {
   const grouped = db.prepare(`SELECT ${COLUMNS} FROM rollups WHERE project = ? AND kind = ? AND res = ? AND t >= ? AND t < ?`);
   const keyedRows = db.prepare(`SELECT ${COLUMNS} FROM rollups WHERE project = ? AND kind = ? AND res = ? AND t >= ? AND t < ? AND key_id = ?`);
   const seriesRows = db.prepare(`SELECT t, count, max_ms, hist FROM rollups WHERE project = ? AND kind = 's' AND res = ? AND t >= ? AND t < ? AND key_id = ${SERIES_KEY}`);
+  const keyedSeriesRows = db.prepare('SELECT t, count, max_ms, hist FROM rollups WHERE project = ? AND kind = ? AND res = ? AND t >= ? AND t < ? AND key_id = ?');
   const allProjects = db.prepare('SELECT name FROM projects');
   const keyText = db.prepare('SELECT text FROM rollup_keys WHERE id = ?').pluck();
   const keyIdOf = db.prepare('SELECT id FROM rollup_keys WHERE kind = ? AND text = ?').pluck();
@@ -113,6 +115,29 @@ export function createSqliteStats(db: Database): SqliteStats {
         }
       }
       return [...points.entries()].map(([t, h]) => ({ t, count: h.total, p95_ms: percentile(h, 0.95) }));
+    },
+
+    keyDetail(kind, key, window, stepS) {
+      // Same step rules as the project series; minute rows unless the step is whole hours.
+      const step = Math.max(MINUTE, Math.round(stepS / MINUTE) * MINUTE);
+      const res = step % HOUR === 0 ? HOUR : MINUTE;
+      const from = Math.floor(window.from / step) * step;
+      const to = Math.ceil(window.to / step) * step;
+      const points = new Map<number, Histogram>();
+      for (let t = from; t < to; t += step) points.set(t, emptyHistogram());
+      const whole = emptyHistogram();
+      const id = keyIdOf.get(KIND[kind], key) as number | undefined;
+      if (id !== undefined) {
+        for (const project of scopeProjects(window.projects)) {
+          for (const row of keyedSeriesRows.iterate(project, KIND[kind], res, from, to, id) as IterableIterator<{ t: number; hist: Buffer; count: number; max_ms: number }>) {
+            const h = points.get(Math.floor(row.t / step) * step);
+            if (h) addBlobToHistogram(h, row.hist, row.count, row.max_ms);
+            addBlobToHistogram(whole, row.hist, row.count, row.max_ms);
+          }
+        }
+      }
+      const series = [...points.entries()].map(([t, h]) => ({ t, count: h.total, p50_ms: percentile(h, 0.5), p95_ms: percentile(h, 0.95), p99_ms: percentile(h, 0.99) }));
+      return { histogram: whole, series };
     },
 
     keyHistogram(project, kind, key, from, to) {

@@ -201,6 +201,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return stats.stats(kind, window, limit);
     },
 
+    async keyDetail(kind, key, window, stepS) {
+      return stats.keyDetail(kind, key, window, stepS);
+    },
+
     async timeseries(window, stepS) {
       return stats.timeseries(window, stepS);
     },
