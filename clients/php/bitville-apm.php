@@ -1,0 +1,412 @@
+<?php
+/**
+ * Bitville APM PHP client. Put this at the top of the front controller:
+ *
+ *     require_once '/path/to/clients/php/bitville-apm.php';
+ *
+ * Times the request from REQUEST_TIME_FLOAT; at shutdown, if it took at least
+ * profiling_threshold_ms, it builds a profile (DESIGN section 9) and sends it to the daemon's Unix
+ * socket within listener_timeout_ms, else writes it to the daemon's inbox folder, else drops it.
+ * It never throws, never prints, and never changes headers or the exit code.
+ *
+ * This file is the part every request pays for, so it only reads the config, registers the
+ * shutdown hook and starts the profiler. Building and sending the profile live in src/, loaded
+ * only for the requests that are sent. Settings and guarantees: clients/php/README.md.
+ * PHP 7.4 to 8.4, no extension required.
+ */
+
+namespace Bitville\Apm {
+
+    final class Agent
+    {
+        const VERSION = '0.1.0';
+
+        /** Keys and defaults of DESIGN section 10; the type of each default is the type of the key. */
+        const DEFAULTS = [
+            'profiling_enabled' => true,
+            'profiling_threshold_ms' => 500.0,
+            'project_name' => 'default',
+            'daemon_socket_path' => '/var/run/bitville-apm/daemon.sock',
+            'inbox_path' => '/var/lib/bitville-apm/inbox',
+            'listener_timeout_ms' => 50.0,
+            'sql_capture_enabled' => true,
+            'sql_stack_trace_limit' => 5,
+            'request_metadata_enabled' => true,
+            'profiler' => 'auto',
+            'sample_rate' => 1.0,
+        ];
+
+        const DEFAULT_CONFIG_FILE = '/etc/bitville-apm/profiling.ini';
+
+        /** Queries kept per request with their text and stack; later ones are only counted. */
+        const MAX_QUERIES = 500;
+
+        /** @var array<string, mixed> the effective settings */
+        public static $config = [];
+        /** @var bool this request is being watched (enabled and sampled) */
+        public static $active = false;
+        /** @var bool the request asked not to be reported (bitville_apm_ignore()) */
+        public static $ignored = false;
+        /** @var float unix seconds */
+        public static $startTime = 0.0;
+        /** @var string */
+        public static $correlationId = '';
+        /** @var list<array<string, mixed>> */
+        public static $queries = [];
+        /** @var int every query seen, kept or not */
+        public static $sqlCount = 0;
+        /** @var float */
+        public static $sqlMs = 0.0;
+        /** @var array<string, mixed> */
+        public static $custom = [];
+        /** @var string 'tideways', 'xhprof', 'excimer' or 'none': what is running */
+        public static $profiler = 'none';
+        /** @var object|null the ExcimerProfiler */
+        public static $excimer = null;
+        /** @var string outcome of the last send, for tests and debugging: socket, inbox, dropped */
+        public static $lastOutcome = '';
+
+        public static function boot(): void
+        {
+            try {
+                self::$config = self::loadConfig();
+                self::$startTime = isset($_SERVER['REQUEST_TIME_FLOAT']) ? (float) $_SERVER['REQUEST_TIME_FLOAT'] : microtime(true);
+                self::$correlationId = self::correlationIdFromRequest();
+                spl_autoload_register([self::class, 'autoload']);
+                if (!self::$config['profiling_enabled'] || !self::sampled((float) self::$config['sample_rate'])) {
+                    return; // an unsampled request costs nothing more: no hook, no profiler
+                }
+                self::$active = true;
+                register_shutdown_function([self::class, 'onShutdown']);
+                self::startProfiler((string) self::$config['profiler']);
+            } catch (\Throwable $e) {
+                self::$active = false; // the app must run as if we were not here
+            }
+        }
+
+        /**
+         * Constant BITVILLE_APM_<KEY> > environment BITVILLE_APM_<KEY> > INI file > default.
+         * A value that does not parse as the key's type falls back to the default.
+         *
+         * @return array<string, mixed>
+         */
+        public static function loadConfig(): array
+        {
+            $ini = self::readIni();
+            $config = [];
+            foreach (self::DEFAULTS as $key => $default) {
+                $name = 'BITVILLE_APM_' . strtoupper($key);
+                if (defined($name)) {
+                    $raw = constant($name);
+                } elseif (($env = getenv($name)) !== false) {
+                    $raw = $env;
+                } elseif (array_key_exists($key, $ini)) {
+                    $raw = $ini[$key];
+                } else {
+                    $config[$key] = $default;
+                    continue;
+                }
+                $config[$key] = self::coerce($raw, $default);
+            }
+            $config['profiling_threshold_ms'] = max(0.0, $config['profiling_threshold_ms']);
+            $config['listener_timeout_ms'] = min(10000.0, max(1.0, $config['listener_timeout_ms']));
+            $config['sql_stack_trace_limit'] = min(50, max(0, $config['sql_stack_trace_limit']));
+            $config['sample_rate'] = min(1.0, max(0.0, $config['sample_rate']));
+            $config['profiler'] = strtolower($config['profiler']);
+            if (!in_array($config['profiler'], ['auto', 'tideways', 'xhprof', 'excimer', 'none'], true)) {
+                $config['profiler'] = 'auto';
+            }
+            return $config;
+        }
+
+        /** @return array<string, mixed> keys in lower case; [sections] are flattened */
+        private static function readIni(): array
+        {
+            if (defined('BITVILLE_APM_CONFIG')) {
+                $path = (string) constant('BITVILLE_APM_CONFIG');
+            } else {
+                $env = getenv('BITVILLE_APM_CONFIG');
+                $path = $env !== false ? $env : self::DEFAULT_CONFIG_FILE;
+            }
+            if ($path === '' || !@is_file($path)) {
+                return [];
+            }
+            $parsed = @parse_ini_file($path, true, INI_SCANNER_TYPED);
+            if (!is_array($parsed)) {
+                return [];
+            }
+            $flat = [];
+            foreach ($parsed as $k => $v) {
+                if (is_array($v)) {
+                    foreach ($v as $k2 => $v2) {
+                        if (!is_array($v2)) {
+                            $flat[strtolower((string) $k2)] = $v2;
+                        }
+                    }
+                } else {
+                    $flat[strtolower((string) $k)] = $v;
+                }
+            }
+            return $flat;
+        }
+
+        /**
+         * @param mixed $raw
+         * @param mixed $default
+         * @return mixed
+         */
+        private static function coerce($raw, $default)
+        {
+            if (is_bool($default)) {
+                if (is_bool($raw)) {
+                    return $raw;
+                }
+                $b = filter_var($raw, FILTER_VALIDATE_BOOLEAN, FILTER_NULL_ON_FAILURE);
+                return $b === null ? $default : $b;
+            }
+            if (is_int($default)) {
+                return is_numeric($raw) ? (int) $raw : $default;
+            }
+            if (is_float($default)) {
+                return is_numeric($raw) ? (float) $raw : $default;
+            }
+            return is_scalar($raw) ? trim((string) $raw) : $default;
+        }
+
+        private static function sampled(float $rate): bool
+        {
+            if ($rate >= 1.0) {
+                return true;
+            }
+            if ($rate <= 0.0) {
+                return false;
+            }
+            return mt_rand() / mt_getrandmax() < $rate;
+        }
+
+        /** A UUID given by an upstream proxy in X-Correlation-Id / X-Request-Id, else a new v4 UUID. */
+        private static function correlationIdFromRequest(): string
+        {
+            foreach (['HTTP_X_CORRELATION_ID', 'HTTP_X_REQUEST_ID'] as $h) {
+                if (isset($_SERVER[$h]) && is_string($_SERVER[$h])
+                    && preg_match('/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i', $_SERVER[$h])) {
+                    return strtolower($_SERVER[$h]);
+                }
+            }
+            try {
+                $b = random_bytes(16);
+            } catch (\Throwable $e) {
+                $b = '';
+                for ($i = 0; $i < 16; $i++) {
+                    $b .= chr(mt_rand(0, 255));
+                }
+            }
+            $b[6] = chr((ord($b[6]) & 0x0f) | 0x40);
+            $b[8] = chr((ord($b[8]) & 0x3f) | 0x80);
+            $h = bin2hex($b);
+            return substr($h, 0, 8) . '-' . substr($h, 8, 4) . '-' . substr($h, 12, 4) . '-' . substr($h, 16, 4) . '-' . substr($h, 20);
+        }
+
+        private static function startProfiler(string $wanted): void
+        {
+            if ($wanted === 'auto') {
+                if (function_exists('tideways_xhprof_enable') || function_exists('tideways_enable')) {
+                    $wanted = 'tideways';
+                } elseif (function_exists('xhprof_enable')) {
+                    $wanted = 'xhprof';
+                } elseif (class_exists('ExcimerProfiler', false)) {
+                    $wanted = 'excimer';
+                } else {
+                    return;
+                }
+            }
+            if ($wanted === 'tideways' && function_exists('tideways_xhprof_enable')) {
+                tideways_xhprof_enable(0); // wall time only: the cheapest mode
+                self::$profiler = 'tideways';
+            } elseif ($wanted === 'tideways' && function_exists('tideways_enable')) {
+                tideways_enable(0);
+                self::$profiler = 'tideways_legacy';
+            } elseif ($wanted === 'xhprof' && function_exists('xhprof_enable')) {
+                xhprof_enable(0);
+                self::$profiler = 'xhprof';
+            } elseif ($wanted === 'excimer' && class_exists('ExcimerProfiler', false)) {
+                $p = new \ExcimerProfiler();
+                $p->setPeriod(0.002); // 2 ms: about 250 samples for a 500 ms request, ~1 % overhead
+                $p->setEventType(EXCIMER_REAL);
+                $p->start();
+                self::$excimer = $p;
+                self::$profiler = 'excimer';
+            }
+        }
+
+        /**
+         * First shutdown hook: registers the real one, which then runs after every shutdown
+         * function the application registered later (error pages, status changes, session writes).
+         */
+        public static function onShutdown(): void
+        {
+            register_shutdown_function([self::class, 'report']);
+        }
+
+        public static function report(): void
+        {
+            $end = microtime(true);
+            $lastError = error_get_last(); // before anything of ours can replace it
+            set_error_handler([self::class, 'swallowError']);
+            try {
+                $elapsedMs = ($end - self::$startTime) * 1000.0;
+                if (!self::$active || self::$ignored || $elapsedMs < self::$config['profiling_threshold_ms']) {
+                    return;
+                }
+                self::$active = false; // once
+                Reporter::send($end, $lastError);
+            } catch (\Throwable $e) {
+                // never reaches the application or the visitor
+            } finally {
+                restore_error_handler();
+            }
+        }
+
+        /** Silences warnings and notices raised inside the client while it reports. */
+        public static function swallowError(): bool
+        {
+            return true;
+        }
+
+        public static function recordSql(string $sql, float $ms, int $skipFrames = 1): void
+        {
+            if (!self::$active || !self::$config['sql_capture_enabled']) {
+                return;
+            }
+            self::$sqlCount++;
+            self::$sqlMs += $ms;
+            if (count(self::$queries) >= self::MAX_QUERIES) {
+                return;
+            }
+            $q = ['query' => strlen($sql) > 8000 ? substr($sql, 0, 8000) . '…' : $sql, 'duration_ms' => round($ms, 3)];
+            $limit = self::$config['sql_stack_trace_limit'];
+            if ($limit > 0) {
+                $q['stack_trace'] = self::stack($limit, $skipFrames);
+            }
+            self::$queries[] = $q;
+        }
+
+        /** @return list<array<string, mixed>> the caller's frames, outside this client */
+        private static function stack(int $limit, int $skipFrames): array
+        {
+            // Frames inside this client (the wrapper, recordSql itself) are skipped by path below.
+            $frames = debug_backtrace(DEBUG_BACKTRACE_IGNORE_ARGS, $limit + $skipFrames + 4);
+            unset($frames[0]);
+            $out = [];
+            $dir = __DIR__;
+            foreach ($frames as $i => $f) {
+                if (isset($f['file']) && strncmp($f['file'], $dir, strlen($dir)) === 0) {
+                    continue; // our own wrapper frames say nothing about the application
+                }
+                $frame = ['file' => isset($f['file']) ? $f['file'] : '', 'line' => isset($f['line']) ? $f['line'] : 0, 'function' => $f['function']];
+                if (isset($f['class'])) {
+                    $frame['class'] = $f['class'];
+                }
+                $out[] = $frame;
+                if (count($out) >= $limit) {
+                    break;
+                }
+            }
+            return $out;
+        }
+
+        public static function autoload(string $class): void
+        {
+            if (strncmp($class, 'Bitville\\Apm\\', 13) !== 0) {
+                return;
+            }
+            $file = __DIR__ . '/src/' . str_replace('\\', '/', substr($class, 13)) . '.php';
+            if (is_file($file)) {
+                require_once $file;
+            }
+        }
+    }
+
+    Agent::boot();
+}
+
+namespace {
+
+    use Bitville\Apm\Agent;
+
+    if (!function_exists('bitville_apm_sql')) {
+        /**
+         * Records one SQL statement run outside the PDO wrapper.
+         * Does nothing when sql_capture_enabled is false or the request is not watched.
+         */
+        function bitville_apm_sql($sql, $ms)
+        {
+            try {
+                Agent::recordSql((string) $sql, (float) $ms, 1);
+            } catch (\Throwable $e) {
+                // never throws
+            }
+        }
+
+        /**
+         * Adds application context to the profile's `custom` object:
+         * bitville_apm_context('user_id', 42) or bitville_apm_context(['route' => 'checkout']).
+         */
+        function bitville_apm_context($key, $value = null)
+        {
+            if (is_array($key)) {
+                foreach ($key as $k => $v) {
+                    Agent::$custom[(string) $k] = $v;
+                }
+            } elseif (is_scalar($key)) {
+                Agent::$custom[(string) $key] = $value;
+            }
+        }
+
+        /** The correlation id (a UUID) under which this request's profile is sent. */
+        function bitville_apm_correlation_id()
+        {
+            return Agent::$correlationId;
+        }
+
+        /** The SQL comment `correlation:<id>`, to prepend to SQL so database logs link back to the request. */
+        function bitville_apm_sql_comment()
+        {
+            return '/* correlation:' . Agent::$correlationId . ' */';
+        }
+
+        /** The SQL with the correlation comment in front. */
+        function bitville_apm_tag_sql($sql)
+        {
+            return '/* correlation:' . Agent::$correlationId . ' */ ' . $sql;
+        }
+
+        /** PostgreSQL application_name for this request: `bitville-<uuid>`. */
+        function bitville_apm_pg_application_name()
+        {
+            return 'bitville-' . Agent::$correlationId;
+        }
+
+        /** A pgsql: DSN with application_name=bitville-<uuid> added (libpq keyword). */
+        function bitville_apm_pg_dsn($dsn)
+        {
+            return rtrim((string) $dsn, ';') . ';application_name=bitville-' . Agent::$correlationId;
+        }
+
+        /** Sets application_name on an open PostgreSQL connection; false if that failed. */
+        function bitville_apm_pg_set_application_name($pdo)
+        {
+            try {
+                return $pdo->exec("SET application_name = 'bitville-" . Agent::$correlationId . "'") !== false;
+            } catch (\Throwable $e) {
+                return false;
+            }
+        }
+
+        /** This request is never reported, however slow (health checks, long polls, downloads). */
+        function bitville_apm_ignore()
+        {
+            Agent::$ignored = true;
+        }
+    }
+}

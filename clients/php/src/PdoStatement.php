@@ -1,0 +1,27 @@
+<?php
+
+namespace Bitville\Apm;
+
+/** Prepared statement of Bitville\Apm\Pdo: each execute() is recorded with its time. */
+class PdoStatement extends \PDOStatement
+{
+    protected function __construct()
+    {
+        // PDO requires a non-public constructor for ATTR_STATEMENT_CLASS
+    }
+
+    /**
+     * @param array<int|string, mixed>|null $params
+     * @return bool
+     */
+    #[\ReturnTypeWillChange]
+    public function execute($params = null)
+    {
+        $t = hrtime(true);
+        try {
+            return parent::execute($params);
+        } finally {
+            Agent::recordSql($this->queryString, (hrtime(true) - $t) / 1e6, 2);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+<?php
+
+namespace Bitville\Apm;
+
+/**
+ * Socket first, inbox file second, nothing third (DESIGN section 2).
+ *
+ * The socket attempt, connect and write together, never takes longer than listener_timeout_ms:
+ * the socket is non-blocking and every wait is a stream_select bounded by what is left of the
+ * budget, so a daemon that accepts and never reads costs the budget and no more. A write cut
+ * off by the budget leaves the daemon a line without its newline that does not parse (counted
+ * as rejected there); the whole profile then goes to the inbox.
+ */
+final class Transport
+{
+    /** @param array<string, mixed> $config */
+    public static function send(string $json, string $id, array $config): string
+    {
+        $deadline = microtime(true) + ((float) $config['listener_timeout_ms']) / 1000.0;
+        if (self::toSocket((string) $config['daemon_socket_path'], $json . "\n", $deadline)) {
+            return 'socket';
+        }
+        if (self::toInbox((string) $config['inbox_path'], $json, $id)) {
+            return 'inbox';
+        }
+        return 'dropped';
+    }
+
+    public static function toSocket(string $path, string $data, float $deadline): bool
+    {
+        if ($path === '' || !function_exists('stream_socket_client')) {
+            return false;
+        }
+        $left = $deadline - microtime(true);
+        if ($left <= 0) {
+            return false;
+        }
+        $errno = 0;
+        $errstr = '';
+        $s = @stream_socket_client('unix://' . $path, $errno, $errstr, $left, STREAM_CLIENT_CONNECT | STREAM_CLIENT_ASYNC_CONNECT);
+        if (!is_resource($s)) {
+            return false; // no socket file, refused, or not permitted
+        }
+        try {
+            stream_set_blocking($s, false);
+            $len = strlen($data);
+            $off = 0;
+            $chunk = 65536;
+            while ($off < $len) {
+                $left = $deadline - microtime(true);
+                if ($left <= 0) {
+                    return false;
+                }
+                $r = null;
+                $w = [$s];
+                $e = null;
+                $ready = @stream_select($r, $w, $e, 0, max(1, (int) ($left * 1000000)));
+                if ($ready === false) {
+                    return false;
+                }
+                if ($ready === 0) {
+                    continue; // the loop re-checks the deadline
+                }
+                $wrote = @fwrite($s, substr($data, $off, $chunk));
+                if ($wrote === false) {
+                    return false;
+                }
+                if ($wrote === 0 && feof($s)) {
+                    return false; // the peer went away
+                }
+                $off += $wrote;
+            }
+            return true;
+        } finally {
+            @fclose($s);
+        }
+    }
+
+    /** One file per profile, written under a name the daemon ignores, then renamed into view. */
+    public static function toInbox(string $dir, string $json, string $id): bool
+    {
+        if ($dir === '') {
+            return false;
+        }
+        if (!@is_dir($dir) && !@mkdir($dir, 0777, true) && !@is_dir($dir)) {
+            return false;
+        }
+        $t = microtime(true);
+        $name = sprintf('profile_%d%06d_%s.json', (int) $t, (int) (($t - floor($t)) * 1000000), preg_replace('/[^A-Za-z0-9-]/', '', $id));
+        $tmp = $dir . '/.' . $name . '.' . getmypid() . '.tmp'; // not profile_*.json: the sweep skips it
+        if (@file_put_contents($tmp, $json) !== strlen($json)) {
+            @unlink($tmp);
+            return false;
+        }
+        @chmod($tmp, 0666); // the daemon may run as another user; it deletes the file after ingest
+        if (!@rename($tmp, $dir . '/' . $name)) {
+            @unlink($tmp);
+            return false;
+        }
+        return true;
+    }
+}
