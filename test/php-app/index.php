@@ -1,6 +1,10 @@
 <?php
 // A small shop-like app for the PHP client's end-to-end tests and benchmark.
 // APP_NO_CLIENT=1 serves the same pages without the include (the benchmark's baseline).
+// APP_CONSTANTS='{"BITVILLE_APM_PROJECT_NAME":"x"}' defines settings as constants (the tests' hook).
+foreach ((array) json_decode((string) getenv('APP_CONSTANTS'), true) as $name => $value) {
+    define($name, $value);
+}
 if (getenv('APP_NO_CLIENT') !== '1') {
     require_once __DIR__ . '/../../clients/php/bitville-apm.php';
 }
@@ -53,14 +57,11 @@ switch ($path) {
         break;
 
     case '/big':
-        // a profile far larger than a socket buffer, for the budget tests
-        if (function_exists('bitville_apm_context')) {
-            bitville_apm_context('blob', str_repeat('x', 511) . '');
-            $big = [];
-            for ($i = 0; $i < 4000; $i++) {
-                $big['k' . $i] = str_repeat(chr(65 + $i % 26), 400);
+        // a profile far larger than a socket buffer (~3 MB of SQL text), for the budget tests
+        if (function_exists('bitville_apm_sql')) {
+            for ($i = 0; $i < 400; $i++) {
+                bitville_apm_sql('SELECT ' . $i . ' /* ' . str_repeat(chr(65 + $i % 26), 7900) . ' */', 0.1);
             }
-            bitville_apm_context('big', $big);
         }
         usleep(((int) (isset($_GET['ms']) ? $_GET['ms'] : 600)) * 1000);
         echo 'big';
