@@ -45,6 +45,12 @@ export function createDaemonMetrics() {
     inbox: accepted.labels('inbox'),
   };
 
+  const receivedBytesBy: Record<IngestSource, { inc(n?: number): void }> = {
+    unix: receivedBytes.labels('unix'),
+    udp: receivedBytes.labels('udp'),
+    inbox: receivedBytes.labels('inbox'),
+  };
+
   return {
     registry,
     accepted: (source: IngestSource, n = 1) => acceptedBy[source].inc(n),
@@ -56,7 +62,7 @@ export function createDaemonMetrics() {
     },
     connectionEnded: () => activeConnections.dec(),
     connectionClosed: (reason: CloseReason) => closed.inc({ reason }),
-    receivedBytes: (source: IngestSource, n: number) => receivedBytes.inc({ source }, n),
+    receivedBytes: (source: IngestSource, n: number) => receivedBytesBy[source].inc(n),
     dropped: (reason: DropReason, n: number) => dropped.inc({ reason }, n),
     segmentWritten: () => segmentsWritten.inc(),
     quarantined: (kind: 'message_sample' | 'segment' | 'inbox_file', n = 1) => quarantined.inc({ kind }, n),

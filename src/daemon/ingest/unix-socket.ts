@@ -41,9 +41,16 @@ export class SocketInUseError extends Error {
   }
 }
 
+interface Connection {
+  /** Close it ourselves (idle, shutdown), keeping its last line only if it is whole. */
+  close: () => void;
+  lastActiveAt: number;
+}
+
 export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
-  const sockets = new Map<Socket, () => void>(); // socket -> close it ourselves
+  const sockets = new Map<Socket, Connection>();
   let server: Server | null = null;
+  let idleSweep: NodeJS.Timeout | null = null;
   let inode = -1;
   let paused = false;
 
@@ -53,12 +60,32 @@ export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
     for (const s of sockets.keys()) s.pause();
     o.queue.whenRelieved(() => {
       paused = false;
-      for (const s of sockets.keys()) s.resume();
+      const now = Date.now();
+      for (const [s, c] of sockets) {
+        c.lastActiveAt = now; // the pause was ours; the idle clock restarts
+        s.resume();
+      }
     });
   }
 
+  /**
+   * One timer for all connections instead of socket.setTimeout on each: a PHP-FPM burst opens
+   * thousands of short connections, and a per-socket timer is re-armed on every read.
+   */
+  function sweepIdle(): void {
+    if (paused) return; // not idle: we stopped reading them
+    const cutoff = Date.now() - o.idleTimeoutMs;
+    for (const c of sockets.values()) {
+      if (c.lastActiveAt < cutoff) {
+        o.metrics.connectionClosed('idle_timeout');
+        c.close();
+      }
+    }
+  }
+
   function onConnection(socket: Socket): void {
-    sockets.set(socket, closeByUs);
+    const conn: Connection = { close: closeByUs, lastActiveAt: Date.now() };
+    sockets.set(socket, conn);
     o.metrics.connectionOpened();
     if (paused) socket.pause();
     let closedByUs = false;
@@ -70,18 +97,14 @@ export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
       },
       onOversized: (sample) => o.intake.reject('oversized', sample, 'unix'),
     });
-    socket.setTimeout(o.idleTimeoutMs, () => {
-      o.metrics.connectionClosed('idle_timeout');
-      closeByUs();
-    });
     socket.on('data', (chunk: Buffer) => {
+      conn.lastActiveAt = Date.now();
       o.metrics.receivedBytes('unix', chunk.length);
       splitter.push(chunk);
     });
-    socket.on('end', () => {
-      splitter.end(); // the peer closed: a last line without newline still counts if it parses
-      socket.end();
-    });
+    // The peer closed: a last line without newline still counts if it parses. (allowHalfOpen is
+    // off, so Node ends our side by itself.)
+    socket.on('end', () => splitter.end());
     socket.on('error', () => undefined); // resets from clients that gave up are normal; 'close' follows
     socket.on('close', () => {
       sockets.delete(socket);
@@ -100,6 +123,8 @@ export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
 
   return {
     async start() {
+      idleSweep = setInterval(sweepIdle, Math.max(50, Math.min(1_000, o.idleTimeoutMs / 4)));
+      idleSweep.unref();
       const srv = createServer({ pauseOnConnect: false }, onConnection);
       srv.maxConnections = o.maxConnections;
       srv.on('drop', () => o.metrics.connectionClosed('too_many_connections'));
@@ -138,10 +163,11 @@ export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
       const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
       const deadline = Date.now() + drainMs;
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      for (const close of sockets.values()) {
+      for (const c of sockets.values()) {
         o.metrics.connectionClosed('shutdown');
-        close();
+        c.close();
       }
+      if (idleSweep) clearInterval(idleSweep);
       await closed;
     },
 
