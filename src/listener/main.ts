@@ -11,6 +11,7 @@ import { createParsePool } from './ingest-api/parse-pool.js';
 import { registerIngestRoutes } from './ingest-api/ingest-routes.js';
 import { createRateLimiter } from './ingest-api/rate-limiter.js';
 import { createUdpIngest, type UdpIngest } from './ingest-api/udp-ingest.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { createListenerMetrics } from './metrics.js';
 import { registerQueryRoutes } from './query-api/query-routes.js';
@@ -89,6 +90,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   });
   registerQueryRoutes(app, { auth, store, metrics });
   registerHealthRoutes(app, { store, storeKind, service, retention, metrics, startedAt });
+  registerDashboardRoutes(app);
 
   let udp: UdpIngest | null = null;
   let udpAddress: { host: string; port: number } | null = null;
