@@ -48,8 +48,9 @@ export type Edges = Map<string, Map<string, { calls: number; wtUs: number }>>;
 /** A raw XHProf map `parent==>child: {ct, wt}` wherever agents put it, as parent -> child -> edge. */
 export function edgesOf(payload: unknown): Edges | null {
   const x = obj(obj(payload).xhprof);
-  for (const cand of [x, x.data, x.raw, x.profile]) {
-    if (!isObj(cand)) continue;
+  // Same places and test as the listener's extraction: a map with at least one `a==>b` edge.
+  for (const cand of [x.data, x.raw, x.profile, x]) {
+    if (!isObj(cand) || !Object.keys(cand).some((k) => k.includes('==>'))) continue;
     const edges: Edges = new Map();
     let found = 0;
     for (const [k, v] of Object.entries(cand)) {

@@ -81,7 +81,7 @@ function SeriesPanel({ points, step, focus, onFocus }: { points: SeriesPoint[]; 
       />
       <div class="spikes" data-testid="spikes">
         {sortedSpikes.length === 0 ? (
-          <span class="note">No spikes: no minute has ≥ 3× the typical request count or p95.</span>
+          <span class="note">No spikes: no minute has ≥ 3× the typical request count or 5× the typical p95.</span>
         ) : (
           <>
             <span>Spikes:</span>
