@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { clearReady, spawnRole, waitForReady, type ChildRole } from './child-role.js';
+import { createDemoTraffic, DEMO_DEFAULTS, type DemoTraffic } from './demo-traffic.js';
 
 interface UpFlags {
   dir: string;
@@ -30,11 +31,8 @@ export function registerUpCommand(program: Command): void {
     .option('--dir <dir>', 'state folder', './.bitville')
     .option('--listen <host:port>', 'listener address', '127.0.0.1:8443')
     .option('--health <host:port>', 'daemon health address', '127.0.0.1:9191')
-    .option('--demo', 'also drive synthetic PHP traffic (not built yet: see the README status table)')
+    .option('--demo', `also drive synthetic PHP-shaped traffic into the daemon (project "${DEMO_DEFAULTS.project}")`)
     .action(async (flags: UpFlags) => {
-      if (flags.demo) {
-        console.error('--demo is not built yet (issue 5); starting without it');
-      }
       try {
         await up(flags);
       } catch (err) {
@@ -70,7 +68,7 @@ async function up(flags: UpFlags): Promise<void> {
   const { health } = await waitForReady<{ pid: number; health: string }>(daemon, join(daemonDir, 'state', 'daemon.json'), daemonLog);
 
   const includeFile = resolve(new URL('../../../clients/php/bitville-apm.php', import.meta.url).pathname);
-  const phpInclude = existsSync(includeFile) ? includeFile : null; // the PHP client is issue 5
+  const phpInclude = existsSync(includeFile) ? includeFile : null; // absent in a package built without clients/
   const info: UpInfo = {
     socket,
     inbox: join(daemonDir, 'inbox'),
@@ -85,17 +83,24 @@ async function up(flags: UpFlags): Promise<void> {
     [
       'Bitville APM is up.',
       phpInclude
-        ? `  PHP include:   require_once '${phpInclude}';  (with BITVILLE_APM_DAEMON_SOCKET_PATH=${socket})`
-        : '  PHP include:   not built yet (see the README status table); any agent writing NDJSON to the socket works',
+        ? `  PHP include:   require_once '${phpInclude}';\n                 with BITVILLE_APM_DAEMON_SOCKET_PATH=${socket} and BITVILLE_APM_INBOX_PATH=${info.inbox}`
+        : '  PHP include:   clients/php/bitville-apm.php is missing from this install; any agent writing NDJSON to the socket works',
       `  daemon socket: ${socket}`,
       `  daemon health: http://${health}/health`,
       `  listener API:  ${listenerUrl}/api/v1/requests  (Authorization: Bearer ${token})`,
       `  dashboard:     ${info.dashboardUrl}  (not built yet: see the README status table)`,
       `  logs:          ${daemonLog}, ${listenerLog}`,
-      `  try:           npx bitville-apm send --count 3   then   npx bitville-apm status`,
+      flags.demo
+        ? `  demo:          sending synthetic PHP traffic (project "${DEMO_DEFAULTS.project}"); try ${listenerUrl}/api/v1/stats/endpoints?project=${DEMO_DEFAULTS.project}`
+        : `  try:           npx bitville-apm send --count 3   then   npx bitville-apm status   (or: up --demo)`,
       'Ctrl-C stops both (the daemon flushes to its spool first).',
     ].join('\n'),
   );
+  if (flags.demo) {
+    const demo = createDemoTraffic({ socket });
+    demo.start();
+    beforeStop.push(demo);
+  }
 
   const first = await Promise.race(children.map((c, i) => c.exited.then((code) => ({ i, code }))));
   if (!stoppingRequested) {
@@ -106,6 +111,8 @@ async function up(flags: UpFlags): Promise<void> {
 }
 
 let stoppingRequested = false;
+/** Stopped before the children, so nothing writes to a daemon that is going away. */
+const beforeStop: DemoTraffic[] = [];
 
 function stopChildrenOnSignals(children: ChildRole[]): void {
   const onSignal = (): void => {
@@ -119,6 +126,7 @@ function stopChildrenOnSignals(children: ChildRole[]): void {
 
 /** One after the other, in order: the daemon first, so nothing it holds is cut off from the listener. */
 async function stopAll(children: ChildRole[]): Promise<void> {
+  await Promise.all(beforeStop.map((d) => d.stop()));
   for (const c of children) {
     if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
     await c.exited;
