@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { listenerConfigSchema, type ListenerConfig } from '../shared/config/listener-config.js';
 import { deepMerge, loadConfig } from '../shared/config/load-config.js';
 import { createLogger } from '../shared/telemetry/logger.js';
-import { startListener } from '../listener/main.js';
+import type { startListener } from '../listener/main.js';
 import { addConfigFlags, exitOnConfigError, logOverrides } from './common.js';
 
 export interface ListenerFlags {
@@ -37,6 +37,9 @@ export function registerListenerCommand(program: Command): void {
       const log = createLogger({ level: config.log.level, format: config.log.format, base: { role: 'listener' } });
       let running: Awaited<ReturnType<typeof startListener>>;
       try {
+        // Loaded here, not at the top: other subcommands (the daemon's supervisor above all) must
+        // not pay for SQLite and the listener's HTTP stack in their memory.
+        const { startListener } = await import('../listener/main.js');
         running = await startListener(config, log, { insecureDev: flags.insecureDev === true });
       } catch (err) {
         log.fatal({ err }, `listener failed to start: ${(err as Error).message}`);
