@@ -61,7 +61,7 @@ function EndpointCharts({ d }: { d: KeyDetail }) {
           height={200}
           series={[{ label: 'requests', stroke: '#2563eb', fill: 'rgba(37, 99, 235, 0.5)', paths: bars, points: { show: false } }]}
           axes={[{ values: (_u, vs) => vs.map((v) => { const b = bins[Math.round(v)]; return b && Number.isInteger(v) ? ms(b.upperMs) : ''; }), label: 'latency (bin upper edge)' }, { label: 'requests' }]}
-          scales={{ x: { time: false, range: [-0.5, bins.length - 0.5] } }}
+          scales={{ x: { time: false, range: [-0.5, bins.length - 0.5] }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } }}
         />
       </section>
       <section class="card" data-testid="percentile-series">
@@ -70,23 +70,23 @@ function EndpointCharts({ d }: { d: KeyDetail }) {
           label="percentiles over time"
           data={lines}
           series={[
-            { label: 'p50', stroke: '#16a34a', width: 2, value: (_u, v) => (v === null ? '–' : ms(v)) },
-            { label: 'p95', stroke: '#ea580c', width: 2, value: (_u, v) => (v === null ? '–' : ms(v)) },
-            { label: 'p99', stroke: '#dc2626', width: 2, value: (_u, v) => (v === null ? '–' : ms(v)) },
+            { label: 'p50', stroke: '#16a34a', width: 2, spanGaps: true, value: (_u, v) => (v === null ? '–' : ms(v)) },
+            { label: 'p95', stroke: '#ea580c', width: 2, spanGaps: true, value: (_u, v) => (v === null ? '–' : ms(v)) },
+            { label: 'p99', stroke: '#dc2626', width: 2, spanGaps: true, value: (_u, v) => (v === null ? '–' : ms(v)) },
           ]}
-          axes={[{}, { values: (_u, vs) => vs.map((v) => ms(v)) }]}
+          axes={[{}, { size: 70, values: (_u, vs) => vs.map((v) => ms(v)) }]}
         />
       </section>
     </>
   );
 }
 
-/** The listener's fine log buckets (±2.5 %) regrouped into at most ~24 readable bins. */
+/** The listener's fine log buckets (±2.5 %) regrouped into 20 log-spaced bins between the fastest and slowest. */
 export function histogramBins(buckets: { ms: number; count: number }[]): { upperMs: number; count: number }[] {
   if (buckets.length === 0) return [];
-  const lo = Math.max(0.01, buckets[0]?.ms ?? 1);
-  const hi = Math.max(lo * 1.0001, buckets[buckets.length - 1]?.ms ?? lo);
-  const n = Math.min(24, Math.max(1, buckets.length));
+  const lo = Math.max(0.01, (buckets[0]?.ms ?? 1) / 1.05);
+  const hi = Math.max(lo * 1.5, (buckets[buckets.length - 1]?.ms ?? lo) * 1.05);
+  const n = 20;
   const ratio = (hi / lo) ** (1 / n);
   const bins = Array.from({ length: n }, (_, i) => ({ upperMs: lo * ratio ** (i + 1), count: 0 }));
   for (const b of buckets) {

@@ -75,9 +75,9 @@ function SeriesPanel({ points, step, focus, onFocus }: { points: SeriesPoint[]; 
         bandWidth={step}
         series={[
           { label: 'requests', scale: 'count', stroke: '#2563eb', fill: 'rgba(37, 99, 235, 0.15)', width: 1 },
-          { label: 'p95', scale: 'ms', stroke: '#ea580c', width: 2, spanGaps: false, value: (_u, v) => (v === null ? '–' : ms(v)) },
+          { label: 'p95', scale: 'ms', stroke: '#ea580c', width: 2, spanGaps: true, value: (_u, v) => (v === null ? '–' : ms(v)) },
         ]}
-        axes={[{}, { scale: 'count', label: 'requests' }, { scale: 'ms', side: 1, label: 'p95', grid: { show: false }, values: (_u, vs) => vs.map((v) => ms(v)) }]}
+        axes={[{}, { scale: 'count', label: 'requests' }, { scale: 'ms', side: 1, size: 70, label: 'p95', grid: { show: false }, values: (_u, vs) => vs.map((v) => ms(v)) }]}
       />
       <div class="spikes" data-testid="spikes">
         {sortedSpikes.length === 0 ? (
