@@ -36,6 +36,21 @@ namespace Bitville\Apm {
             'sample_rate' => 1.0,
         ];
 
+        /** BITVILLE_APM_<KEY>, spelled out: this loop runs on every request. */
+        const NAMES = [
+            'profiling_enabled' => 'BITVILLE_APM_PROFILING_ENABLED',
+            'profiling_threshold_ms' => 'BITVILLE_APM_PROFILING_THRESHOLD_MS',
+            'project_name' => 'BITVILLE_APM_PROJECT_NAME',
+            'daemon_socket_path' => 'BITVILLE_APM_DAEMON_SOCKET_PATH',
+            'inbox_path' => 'BITVILLE_APM_INBOX_PATH',
+            'listener_timeout_ms' => 'BITVILLE_APM_LISTENER_TIMEOUT_MS',
+            'sql_capture_enabled' => 'BITVILLE_APM_SQL_CAPTURE_ENABLED',
+            'sql_stack_trace_limit' => 'BITVILLE_APM_SQL_STACK_TRACE_LIMIT',
+            'request_metadata_enabled' => 'BITVILLE_APM_REQUEST_METADATA_ENABLED',
+            'profiler' => 'BITVILLE_APM_PROFILER',
+            'sample_rate' => 'BITVILLE_APM_SAMPLE_RATE',
+        ];
+
         const DEFAULT_CONFIG_FILE = '/etc/bitville-apm/profiling.ini';
 
         /** Queries kept per request with their text and stack; later ones are only counted. */
@@ -49,7 +64,7 @@ namespace Bitville\Apm {
         public static $ignored = false;
         /** @var float unix seconds */
         public static $startTime = 0.0;
-        /** @var string */
+        /** @var string set on first use (id()), so requests that are never sent skip it */
         public static $correlationId = '';
         /** @var list<array<string, mixed>> */
         public static $queries = [];
@@ -71,7 +86,6 @@ namespace Bitville\Apm {
             try {
                 self::$config = self::loadConfig();
                 self::$startTime = isset($_SERVER['REQUEST_TIME_FLOAT']) ? (float) $_SERVER['REQUEST_TIME_FLOAT'] : microtime(true);
-                self::$correlationId = self::correlationIdFromRequest();
                 spl_autoload_register([self::class, 'autoload']);
                 if (!self::$config['profiling_enabled'] || !self::sampled((float) self::$config['sample_rate'])) {
                     return; // an unsampled request costs nothing more: no hook, no profiler
@@ -95,7 +109,7 @@ namespace Bitville\Apm {
             $ini = self::readIni();
             $config = [];
             foreach (self::DEFAULTS as $key => $default) {
-                $name = 'BITVILLE_APM_' . strtoupper($key);
+                $name = self::NAMES[$key];
                 if (defined($name)) {
                     $raw = constant($name);
                 } elseif (($env = getenv($name)) !== false) {
@@ -182,6 +196,14 @@ namespace Bitville\Apm {
                 return false;
             }
             return mt_rand() / mt_getrandmax() < $rate;
+        }
+
+        public static function id(): string
+        {
+            if (self::$correlationId === '') {
+                self::$correlationId = self::correlationIdFromRequest();
+            }
+            return self::$correlationId;
         }
 
         /** A UUID given by an upstream proxy in X-Correlation-Id / X-Request-Id, else a new v4 UUID. */
@@ -366,38 +388,38 @@ namespace {
         /** The correlation id (a UUID) under which this request's profile is sent. */
         function bitville_apm_correlation_id()
         {
-            return Agent::$correlationId;
+            return Agent::id();
         }
 
         /** The SQL comment `correlation:<id>`, to prepend to SQL so database logs link back to the request. */
         function bitville_apm_sql_comment()
         {
-            return '/* correlation:' . Agent::$correlationId . ' */';
+            return '/* correlation:' . Agent::id() . ' */';
         }
 
         /** The SQL with the correlation comment in front. */
         function bitville_apm_tag_sql($sql)
         {
-            return '/* correlation:' . Agent::$correlationId . ' */ ' . $sql;
+            return '/* correlation:' . Agent::id() . ' */ ' . $sql;
         }
 
         /** PostgreSQL application_name for this request: `bitville-<uuid>`. */
         function bitville_apm_pg_application_name()
         {
-            return 'bitville-' . Agent::$correlationId;
+            return 'bitville-' . Agent::id();
         }
 
         /** A pgsql: DSN with application_name=bitville-<uuid> added (libpq keyword). */
         function bitville_apm_pg_dsn($dsn)
         {
-            return rtrim((string) $dsn, ';') . ';application_name=bitville-' . Agent::$correlationId;
+            return rtrim((string) $dsn, ';') . ';application_name=bitville-' . Agent::id();
         }
 
         /** Sets application_name on an open PostgreSQL connection; false if that failed. */
         function bitville_apm_pg_set_application_name($pdo)
         {
             try {
-                return $pdo->exec("SET application_name = 'bitville-" . Agent::$correlationId . "'") !== false;
+                return $pdo->exec("SET application_name = 'bitville-" . Agent::id() . "'") !== false;
             } catch (\Throwable $e) {
                 return false;
             }

