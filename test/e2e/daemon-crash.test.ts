@@ -10,8 +10,8 @@ import { waitFor } from '../helpers/wait-for.js';
 
 test('durable mode: 10,000 messages counted as accepted survive SIGKILL, with no duplicates and no partial lines', async () => {
   const dir = tempDir();
-  // Segments of >= 7,000 items: whatever the group-commit boundaries, the last ~3,000 sit in the open segment.
-  const daemon = await spawnDaemon(dir, { buffer: { mode: 'durable', memoryItems: 7_000 } });
+  // Segments of up to 20,000 items: all 10,000 sit in the open segment when the kill lands.
+  const daemon = await spawnDaemon(dir, { buffer: { mode: 'durable', memoryItems: 20_000 } });
   const all = ids(10_000, 'dur');
   await sendOverConnections(daemon.socketPath, all.map((id) => lineFor(id)), 20);
   await waitFor(async () => (await daemon.accepted()) === 10_000, { what: '10,000 accepted' });
@@ -19,7 +19,7 @@ test('durable mode: 10,000 messages counted as accepted survive SIGKILL, with no
   assert.equal(await daemon.exited, 'SIGKILL');
   assert.ok(readdirSync(join(daemon.dataDir, 'buffer')).some((n) => n.endsWith('.open')), 'an open segment was left by the kill');
 
-  const again = await spawnDaemon(dir, { buffer: { mode: 'durable' } });
+  const again = await spawnDaemon(dir, { buffer: { mode: 'durable', memoryItems: 20_000 } });
   assert.equal((await again.health()).body.stats.ingest.recovered_from_spool, 10_000);
   again.kill('SIGTERM');
   assert.equal(await again.exited, 0);
