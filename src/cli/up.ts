@@ -88,7 +88,7 @@ async function up(flags: UpFlags): Promise<void> {
       `  daemon socket: ${socket}`,
       `  daemon health: http://${health}/health`,
       `  listener API:  ${listenerUrl}/api/v1/requests  (Authorization: Bearer ${token})`,
-      `  dashboard:     ${info.dashboardUrl}  (not built yet: see the README status table)`,
+      `  dashboard:     ${info.dashboardUrl}`,
       `  logs:          ${daemonLog}, ${listenerLog}`,
       flags.demo
         ? `  demo:          sending synthetic PHP traffic (project "${DEMO_DEFAULTS.project}"); try ${listenerUrl}/api/v1/stats/endpoints?project=${DEMO_DEFAULTS.project}`
