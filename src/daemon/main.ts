@@ -1,6 +1,5 @@
 import type { Socket as UdpSocket } from 'node:dgram';
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { DaemonConfig } from '../shared/config/daemon-config.js';
 import type { Logger } from '../shared/telemetry/logger.js';
 import { rateLimitedLog } from '../shared/telemetry/rate-limited-log.js';
@@ -16,16 +15,9 @@ import { createUnixSocketSource } from './ingest/unix-socket.js';
 import { createHandoverQueue } from './lifecycle/handover-queue.js';
 import { createQuarantine } from './spool/quarantine.js';
 import { createSpool } from './spool/spool.js';
+import { daemonPaths, ensureDaemonDirs, type DaemonRuntimeInfo } from './daemon-paths.js';
 
-/** Where a running daemon says it can be reached; tests and `bitville-apm status` read it. */
-export interface DaemonRuntimeInfo {
-  /** The supervisor's pid: the process operators signal. */
-  pid: number;
-  socket: string;
-  health: string;
-  udp: string | null;
-  dataDir: string;
-}
+export { daemonPaths, ensureDaemonDirs, type DaemonRuntimeInfo };
 
 /** The sockets the supervisor owns and passes to each worker (DESIGN section 5). */
 export interface SharedSockets {
@@ -48,29 +40,6 @@ export interface RunningWorker {
   stop(): Promise<void>;
   /** Last resort after a bug: write memory to the spool without waiting for clients (only once active). */
   emergencyFlush(): Promise<void>;
-}
-
-export function daemonPaths(dataDir: string) {
-  const root = resolve(dataDir);
-  return {
-    root,
-    spool: join(root, 'buffer'),
-    inbox: join(root, 'inbox'),
-    quarantine: join(root, 'quarantine'),
-    state: join(root, 'state'),
-  };
-}
-
-export async function ensureDaemonDirs(dataDir: string): Promise<ReturnType<typeof daemonPaths>> {
-  const paths = daemonPaths(dataDir);
-  for (const dir of [paths.root, paths.spool, paths.inbox, paths.quarantine, paths.state]) {
-    try {
-      await mkdir(dir, { recursive: true });
-    } catch (err) {
-      throw new Error(`cannot create ${dir}: ${(err as Error).message} (set dataDir to a writable folder)`);
-    }
-  }
-  return paths;
 }
 
 /**
