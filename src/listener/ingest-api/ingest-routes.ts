@@ -39,7 +39,7 @@ export function registerIngestRoutes(app: FastifyInstance, o: IngestRoutesOption
     const parsed = prepared.prepared;
     if (!parsed.anyJson) return fail(reply, o, '/v1/ingest', 400, { error: 'not_ndjson', message: 'body is not NDJSON: expected one JSON object per line' });
     if (!admitted(request, reply, o, '/v1/ingest', principalOf(request), parsed.lines.length)) return reply;
-    const outcome = await o.service.ingestPrepared(principalOf(request), parsed.lines);
+    const outcome = await o.service.ingestPrepared(principalOf(request), parsed.lines, parsed.rollup);
     if (outcome.kind === 'unavailable') return unavailable(request, reply, o, '/v1/ingest', outcome.error);
     o.metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     o.metrics.ingestRequests.inc({ route: '/v1/ingest', status: '200' });

@@ -1,5 +1,6 @@
 import { extractRecord, type ExtractedRecord } from '../extract/extract-record.js';
 import type { ListenerMetrics } from '../metrics.js';
+import type { BatchRollup } from '../store/batch-rollup.js';
 import type { InsertResult, Store } from '../store/store.js';
 import { canAccess, type Principal } from './auth.js';
 import type { LineError, ParsedLine } from './parse-lines.js';
@@ -33,8 +34,11 @@ export interface IngestCounters {
 export interface IngestService {
   /** `as: 'activity'` stores every line as database activity (the /ingest/postgres route). */
   ingest(principal: Principal, lines: readonly ParsedLine[], as?: 'auto' | 'activity'): Promise<IngestOutcome>;
-  /** Lines a parse worker already extracted (prepare-lines.ts); same answer as `ingest`. */
-  ingestPrepared(principal: Principal, lines: readonly PreparedLine[]): Promise<IngestOutcome>;
+  /**
+   * Lines a parse worker already extracted (prepare-lines.ts); same answer as `ingest`. `rollup` is
+   * the body's PreparedBody.rollup when its profile records are lean.
+   */
+  ingestPrepared(principal: Principal, lines: readonly PreparedLine[], rollup?: BatchRollup): Promise<IngestOutcome>;
   counters(): Readonly<IngestCounters>;
 }
 
@@ -44,7 +48,7 @@ export interface IngestService {
  */
 export function createIngestService(store: Store, metrics: ListenerMetrics, now: () => number = Date.now): IngestService {
   const c: IngestCounters = { accepted: 0, duplicates: 0, rejected: 0, batches: 0, storeFailures: 0, lastBatchAt: null };
-  async function ingestPrepared(principal: Principal, lines: readonly PreparedLine[]): Promise<IngestOutcome> {
+  async function ingestPrepared(principal: Principal, lines: readonly PreparedLine[], rollup?: BatchRollup): Promise<IngestOutcome> {
     const rejected: LineRejection[] = [];
     const records: { line: number; record: ExtractedRecord }[] = [];
     for (const l of lines) {
@@ -57,7 +61,10 @@ export function createIngestService(store: Store, metrics: ListenerMetrics, now:
     let results: InsertResult[] = [];
     if (records.length > 0) {
       try {
-        results = await store.insertBatch(records.map((r) => r.record));
+        results = await store.insertBatch(
+          records.map((r) => r.record),
+          rollup,
+        );
       } catch (error) {
         c.storeFailures++;
         metrics.storeErrors.inc({ operation: 'insert' });

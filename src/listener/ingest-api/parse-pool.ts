@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ParseAnswer, ParseTask } from './parse-worker.js';
+import { mergeRollups, type BatchRollup } from '../store/batch-rollup.js';
 import { prepareLines, type PreparedBody } from './prepare-lines.js';
 
 export interface ParsePoolOptions {
@@ -86,6 +87,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       const chunks = splitAtLines(body, body.length >= SPLIT_MIN_BYTES ? slots.length : 1);
       const outcomes = await Promise.all(chunks.map((c) => send(c.bytes, as)));
       const lines: PreparedBody['lines'] = [];
+      const rollups: BatchRollup[] = [];
       let anyJson = false;
       for (const [i, o] of outcomes.entries()) {
         if (o.kind === 'failed') return o;
@@ -95,8 +97,9 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
           lines.push(l);
         }
         anyJson ||= o.prepared.anyJson;
+        if (o.prepared.rollup) rollups.push(o.prepared.rollup);
       }
-      return { kind: 'ok', prepared: { lines, anyJson } };
+      return { kind: 'ok', prepared: { lines, anyJson, rollup: mergeRollups(rollups) } };
     },
     stats() {
       return { workers: slots.length, inFlight: slots.reduce((n, s) => n + s.pending.size, 0), restarts };

@@ -1,4 +1,6 @@
 import { extractRecord, type ExtractedRecord } from '../extract/extract-record.js';
+import { createRollupAggregator, type BatchRollup } from '../store/batch-rollup.js';
+import { stripSamples } from '../store/lean-records.js';
 import { packPayload } from '../store/payload-codec.js';
 import { parseLines, type LineError } from './parse-lines.js';
 
@@ -8,6 +10,11 @@ export interface PreparedBody {
   lines: PreparedLine[];
   /** False when not one line was JSON: the body is not NDJSON at all (answered 400). */
   anyJson: boolean;
+  /**
+   * The rollup samples of every profile line, aggregated; the profile records then carry empty query
+   * and function lists (lean-records.ts), which the store restores if it cannot use this whole.
+   */
+  rollup?: BatchRollup;
 }
 
 /**
@@ -17,13 +24,18 @@ export interface PreparedBody {
  */
 export function prepareLines(body: Buffer, as: 'auto' | 'activity' = 'auto', now: () => number = Date.now): PreparedBody {
   const parsed = parseLines(body);
+  const rollup = createRollupAggregator();
   const lines: PreparedLine[] = parsed.lines.map((l) => {
     if (l.kind === 'rejected') return l;
     const record = extractRecord(l.value, l.bytes, now, as);
     const packed = packPayload(record.body);
     record.body = packed.bytes;
     record.bodyEncoding = packed.encoding;
+    if (record.kind === 'profile') {
+      rollup.add(record);
+      stripSamples(record);
+    }
     return { kind: 'record', line: l.line, record };
   });
-  return { lines, anyJson: parsed.anyJson };
+  return { lines, anyJson: parsed.anyJson, rollup: rollup.result() };
 }

@@ -1,4 +1,5 @@
 import type { ExtractedRecord } from '../extract/extract-record.js';
+import type { BatchRollup } from './batch-rollup.js';
 import type { Cursor } from './cursor.js';
 import type { Histogram } from './duration-buckets.js';
 
@@ -116,8 +117,13 @@ export interface StoreCounts {
 }
 
 export interface Store {
-  /** Stores the batch in one transaction, or nothing (throws a StoreUnavailable-type error). */
-  insertBatch(records: readonly ExtractedRecord[]): Promise<InsertResult[]>;
+  /**
+   * Stores the batch in one transaction, or nothing (throws a StoreUnavailable-type error).
+   * `rollup`: the samples of every profile record of the body, already aggregated (a parse worker's);
+   * the records' query and function lists may then be empty (lean-records.ts). Used whole when every
+   * one of those profiles is new; otherwise the new ones' samples are restored from their payloads.
+   */
+  insertBatch(records: readonly ExtractedRecord[], rollup?: BatchRollup): Promise<InsertResult[]>;
   search(query: SearchQuery): Promise<SearchPage>;
   getRequest(projects: ProjectScope, correlationId: string): Promise<StoredRequest | null>;
   dbActivity(project: string, correlationId: string, limit: number): Promise<StoredActivity[]>;

@@ -1,39 +1,28 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ProfileRecord } from '../../extract/extract-record.js';
-import { bucketOf } from '../duration-buckets.js';
+import { createRollupAggregator, SERIES_TEXT, type BatchRollup, type RollupAggregator, type RollupKind } from '../batch-rollup.js';
 import { addEncoded, encodeCounts } from '../histogram-blob.js';
 
-/** Rollup kinds: endpoint, SQL fingerprint, function, and the whole project (time series). */
-export type RollupKind = 'e' | 'q' | 'f' | 's';
-export const MINUTE = 60;
-export const HOUR = 3600;
+export { HOUR, MINUTE, type RollupKind } from '../batch-rollup.js';
 /** key_id of the single per-project series ('s'). */
 export const SERIES_KEY = 0;
-
-interface Cell {
-  project: string;
-  kind: RollupKind;
-  res: number;
-  t: number;
-  keyId: number;
-  counts: Map<number, number>;
-  count: number;
-  totalMs: number;
-  maxMs: number;
-  errors: number;
-  calls: number;
-  selfMs: number;
-  selfCount: number;
-}
 
 export interface RollupWriter {
   /** Adds one stored profile to the batch's in-memory aggregate (inside the insert transaction). */
   add(record: ProfileRecord): void;
+  /** Adds a batch a parse worker already aggregated (batch-rollup.ts). */
+  addBatch(batch: BatchRollup): void;
   /** Upserts the aggregate: a 500-line batch turns into one row update per key and minute (and hour). */
   flush(): void;
-  /** Forgets cached key ids after a rolled-back transaction (they may not exist). */
+  /**
+   * Forgets cached key ids and histograms: after a rolled-back transaction (they may not exist) and
+   * after retention deleted rows.
+   */
   reset(): void;
 }
+
+/** Cells whose decoded histogram is kept between batches (a few hundred bytes each). */
+const MAX_CACHED_HISTOGRAMS = 20_000;
 
 export function createRollupWriter(db: Database): RollupWriter {
   const keyIds = new Map<RollupKind, Map<string, number>>();
@@ -53,11 +42,18 @@ export function createRollupWriter(db: Database): RollupWriter {
       self_ms = self_ms + excluded.self_ms,
       self_count = self_count + excluded.self_count,
       hist = excluded.hist`);
-  // Cells grouped by (project, kind, res), then minute/hour start, then key id: string keys are built
-  // once per record and kind, not per sample (profile: building them cost more than the maths).
-  let grids = new Map<string, Map<number, Map<number, Cell>>>();
+  let batch: RollupAggregator = createRollupAggregator();
+  // Pre-aggregated batches are upserted as they came, not copied into `batch`: a cell that appears twice
+  // (a body split across two workers) is read back and merged like any existing row.
+  let ready: BatchRollup[] = [];
+  // The histogram last written to each recently updated cell, decoded, so the next batch on the same
+  // minute/hour adds to it without reading the row back and decoding it (profile: the read + decode were
+  // over a third of the rollup cost). Valid because this writer is the only one that writes rollups; it
+  // is dropped on rollback and after retention.
+  let hists = new Map<string, Map<number, number>>();
 
   function keyId(kind: RollupKind, text: string): number {
+    if (kind === 's' && text === SERIES_TEXT) return SERIES_KEY;
     let ofKind = keyIds.get(kind);
     if (!ofKind) keyIds.set(kind, (ofKind = new Map()));
     const cached = ofKind.get(text);
@@ -69,85 +65,33 @@ export function createRollupWriter(db: Database): RollupWriter {
     return id;
   }
 
-  function gridOf(project: string, kind: RollupKind, res: number): Map<number, Map<number, Cell>> {
-    const k = `${project}\u0000${kind}\u0000${res}`;
-    let grid = grids.get(k);
-    if (!grid) grids.set(k, (grid = new Map()));
-    return grid;
-  }
-
-  function addSample(grid: Map<number, Map<number, Cell>>, project: string, kind: RollupKind, res: number, ts: number, id: number, bucket: number, ms: number, errors: number, calls: number, selfMs: number | null): void {
-    const t = Math.floor(ts / res) * res;
-    let row = grid.get(t);
-    if (!row) grid.set(t, (row = new Map()));
-    let cell = row.get(id);
-    if (!cell) {
-      cell = { project, kind, res, t, keyId: id, counts: new Map(), count: 0, totalMs: 0, maxMs: 0, errors: 0, calls: 0, selfMs: 0, selfCount: 0 };
-      row.set(id, cell);
-    }
-    cell.counts.set(bucket, (cell.counts.get(bucket) ?? 0) + 1);
-    cell.count += 1;
-    cell.totalMs += ms;
-    if (ms > cell.maxMs) cell.maxMs = ms;
-    cell.errors += errors;
-    cell.calls += calls;
-    if (selfMs !== null) {
-      cell.selfMs += selfMs;
-      cell.selfCount += 1;
-    }
-  }
-
-  /** One sample into the minute and the hour cell. */
-  function addBoth(project: string, kind: RollupKind, ts: number, id: number, ms: number, errors: number, calls: number, selfMs: number | null): void {
-    const bucket = bucketOf(ms);
-    addSample(gridOf(project, kind, MINUTE), project, kind, MINUTE, ts, id, bucket, ms, errors, calls, selfMs);
-    addSample(gridOf(project, kind, HOUR), project, kind, HOUR, ts, id, bucket, ms, errors, calls, selfMs);
-  }
-
   return {
-    add(r) {
-      const err = r.isError ? 1 : 0;
-      const p = r.project;
-      const ts = r.timestamp;
-      addBoth(p, 's', ts, SERIES_KEY, r.durationMs, err, 1, null);
-      addBoth(p, 'e', ts, keyId('e', r.endpoint), r.durationMs, err, 1, null);
-      if (r.queries.length > 0) {
-        const qMin = gridOf(p, 'q', MINUTE);
-        const qHour = gridOf(p, 'q', HOUR);
-        for (const q of r.queries) {
-          const id = keyId('q', q.fingerprint);
-          const ms = q.ms ?? 0;
-          const bucket = bucketOf(ms);
-          addSample(qMin, p, 'q', MINUTE, ts, id, bucket, ms, 0, 1, null);
-          addSample(qHour, p, 'q', HOUR, ts, id, bucket, ms, 0, 1, null);
-        }
-      }
-      if (r.functions.length > 0) {
-        const fMin = gridOf(p, 'f', MINUTE);
-        const fHour = gridOf(p, 'f', HOUR);
-        for (const f of r.functions) {
-          const id = keyId('f', f.name);
-          const bucket = bucketOf(f.wallMs);
-          addSample(fMin, p, 'f', MINUTE, ts, id, bucket, f.wallMs, 0, f.calls, f.selfMs);
-          addSample(fHour, p, 'f', HOUR, ts, id, bucket, f.wallMs, 0, f.calls, f.selfMs);
-        }
-      }
-    },
+    add: (r) => batch.add(r),
+    addBatch: (b) => void ready.push(b),
     flush() {
-      for (const grid of grids.values()) {
-        for (const row of grid.values()) {
-          for (const c of row.values()) {
-            const old = existing.get(c.project, c.kind, c.res, c.t, c.keyId) as Buffer | undefined;
-            if (old) addEncoded(c.counts, old);
-            upsert.run(c.project, c.kind, c.res, c.t, c.keyId, c.count, c.totalMs, c.maxMs, c.errors, c.calls, c.selfMs, c.selfCount, encodeCounts(c.counts));
-          }
+      for (const c of [batch.result(), ...ready].flatMap((b) => b.cells)) {
+        const id = keyId(c.kind, c.key);
+        const cellKey = `${c.project}\u0000${c.kind}\u0000${c.res}\u0000${c.t}\u0000${id}`;
+        let counts = hists.get(cellKey);
+        if (counts) {
+          for (const [b, n] of c.counts) counts.set(b, (counts.get(b) ?? 0) + n);
+        } else {
+          counts = c.counts;
+          const old = existing.get(c.project, c.kind, c.res, c.t, id) as Buffer | undefined;
+          if (old) addEncoded(counts, old);
+          if (hists.size >= MAX_CACHED_HISTOGRAMS) hists = new Map(); // bounded; a miss only costs the read
+          hists.set(cellKey, counts);
         }
+        upsert.run(c.project, c.kind, c.res, c.t, id, c.count, c.totalMs, c.maxMs, c.errors, c.calls, c.selfMs, c.selfCount, encodeCounts(counts));
       }
-      grids = new Map();
+      batch = createRollupAggregator();
+      ready = [];
     },
     reset() {
       keyIds.clear();
-      grids = new Map();
+      hists = new Map();
+      batch = createRollupAggregator();
+      ready = [];
     },
   };
 }

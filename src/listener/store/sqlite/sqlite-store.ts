@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
-import type { ExtractedRecord } from '../../extract/extract-record.js';
+import type { ExtractedRecord, ProfileRecord } from '../../extract/extract-record.js';
+import type { BatchRollup } from '../batch-rollup.js';
+import { restoreSamples } from '../lean-records.js';
 import type { InsertResult, ProjectScope, SearchPage, SearchQuery, Store, StoredActivity, StoredRequest } from '../store.js';
 import { TOTAL_CAP } from '../store.js';
 import { migrate } from './migrations.js';
@@ -61,8 +63,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     INSERT INTO projects(name, first_seen, last_seen) VALUES (?, ?, ?)
     ON CONFLICT(name) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`);
 
-  const insertAll = db.transaction((records: readonly ExtractedRecord[]): InsertResult[] => {
+  const insertAll = db.transaction((records: readonly ExtractedRecord[], rollup: BatchRollup | undefined): InsertResult[] => {
     const results: InsertResult[] = [];
+    const newProfiles: ProfileRecord[] = [];
     const seen = new Map<string, { first: number; last: number }>();
     for (const r of records) {
       if (r.kind === 'profile') {
@@ -74,7 +77,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         const id = Number(info.lastInsertRowid);
         const p = stored(r);
         insertPayload.run(id, p.bytes, ENCODING_CODE[p.encoding]);
-        rollups.add(r);
+        if (rollup) newProfiles.push(r);
+        else rollups.add(r);
         results.push({ kind: 'accepted', rowId: id });
       } else {
         const p = stored(r);
@@ -93,6 +97,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         s.first = Math.min(s.first, r.timestamp);
         s.last = Math.max(s.last, r.timestamp);
       }
+    }
+    if (rollup) {
+      // The worker's aggregate covers every profile of the body; it is exact only if all of them are new here.
+      if (newProfiles.length === rollup.profiles) rollups.addBatch(rollup);
+      else for (const r of newProfiles) rollups.add(restoreSamples(r));
     }
     rollups.flush();
     for (const [project, s] of seen) touchProject.run(project, s.first, s.last);
@@ -146,9 +155,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   let closed = false;
 
   return {
-    async insertBatch(records) {
+    async insertBatch(records, rollup) {
       try {
-        return insertAll(records);
+        return insertAll(records, rollup);
       } catch (err) {
         rollups.reset();
         throw err;
@@ -215,7 +224,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async deleteOlderThan(cutoff, maxRows) {
-      return deleteOld(cutoff, maxRows);
+      try {
+        return deleteOld(cutoff, maxRows);
+      } finally {
+        rollups.reset(); // its cached histograms may belong to rows just deleted
+      }
     },
 
     async reclaimSpace() {
