@@ -3,7 +3,7 @@ import { isObj } from '../extract/fields.js';
 import type { ListenerMetrics } from '../metrics.js';
 import { principalOf, requireToken } from '../request-auth.js';
 import type { Auth, Principal } from './auth.js';
-import { decodeBody } from './decode-body.js';
+import { contentCoding, decodeBody } from './decode-body.js';
 import type { IngestService } from './ingest-service.js';
 import type { ParsedLine } from './parse-lines.js';
 import type { ParsePool } from './parse-pool.js';
@@ -32,10 +32,21 @@ export function registerIngestRoutes(app: FastifyInstance, o: IngestRoutesOption
 
   app.post('/v1/ingest', { onRequest }, async (request, reply) => {
     const started = process.hrtime.bigint();
-    const body = await bodyOf(request, reply, o, '/v1/ingest');
-    if (body === null) return reply;
-    const prepared = await o.pool.prepare(body);
-    if (prepared.kind === 'failed') return unavailable(request, reply, o, '/v1/ingest', new Error(prepared.message));
+    const raw = rawBodyOf(request, o);
+    const coding = contentCoding(headerOf(request, 'content-encoding'));
+    if (coding.kind === 'bad_encoding') return fail(reply, o, '/v1/ingest', 400, { error: 'bad_encoding', message: coding.message });
+    // A gzip body is gunzipped in the parse worker too, so the event loop only runs the transaction.
+    const prepared = await o.pool.prepare(raw, coding.kind === 'gzip' ? { gunzipMaxBytes: o.maxBodyBytes } : {});
+    switch (prepared.kind) {
+      case 'ok':
+        break;
+      case 'too_large':
+        return tooLarge(reply, o, '/v1/ingest');
+      case 'bad_encoding':
+        return fail(reply, o, '/v1/ingest', 400, { error: 'bad_encoding', message: prepared.message });
+      case 'failed':
+        return unavailable(request, reply, o, '/v1/ingest', new Error(prepared.message));
+    }
     const parsed = prepared.prepared;
     if (!parsed.anyJson) return fail(reply, o, '/v1/ingest', 400, { error: 'not_ndjson', message: 'body is not NDJSON: expected one JSON object per line' });
     if (!admitted(request, reply, o, '/v1/ingest', principalOf(request), parsed.lines.length)) return reply;
@@ -72,16 +83,28 @@ export function registerIngestRoutes(app: FastifyInstance, o: IngestRoutesOption
   app.post('/ingest/postgres', { onRequest }, single('/ingest/postgres', 'activity'));
 }
 
-async function bodyOf(request: FastifyRequest, reply: FastifyReply, o: IngestRoutesOptions, route: string): Promise<Buffer | null> {
+function rawBodyOf(request: FastifyRequest, o: IngestRoutesOptions): Buffer {
   const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   o.metrics.receivedBytes.inc(raw.length);
-  const encoding = request.headers['content-encoding'];
-  const decoded = await decodeBody(raw, Array.isArray(encoding) ? encoding[0] : encoding, o.maxBodyBytes);
+  return raw;
+}
+
+function headerOf(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function tooLarge(reply: FastifyReply, o: IngestRoutesOptions, route: string): FastifyReply {
+  return fail(reply, o, route, 413, { error: 'body_too_large', message: `body is larger than ${o.maxBodyBytes} bytes after decompression` });
+}
+
+async function bodyOf(request: FastifyRequest, reply: FastifyReply, o: IngestRoutesOptions, route: string): Promise<Buffer | null> {
+  const decoded = await decodeBody(rawBodyOf(request, o), headerOf(request, 'content-encoding'), o.maxBodyBytes);
   switch (decoded.kind) {
     case 'ok':
       return decoded.body;
     case 'too_large':
-      fail(reply, o, route, 413, { error: 'body_too_large', message: `body is larger than ${o.maxBodyBytes} bytes after decompression` });
+      tooLarge(reply, o, route);
       return null;
     case 'bad_encoding':
       fail(reply, o, route, 400, { error: 'bad_encoding', message: decoded.message });

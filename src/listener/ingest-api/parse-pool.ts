@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { gunzipCapped } from './decode-body.js';
 import type { ParseAnswer, ParseTask } from './parse-worker.js';
 import { mergeRollups, type BatchRollup } from '../store/batch-rollup.js';
 import { prepareLines, type PreparedBody } from './prepare-lines.js';
@@ -9,11 +10,24 @@ export interface ParsePoolOptions {
   workers?: number;
 }
 
-export type PrepareOutcome = { kind: 'ok'; prepared: PreparedBody } | { kind: 'failed'; message: string };
+export type PrepareOutcome =
+  | { kind: 'ok'; prepared: PreparedBody }
+  | { kind: 'too_large' }
+  | { kind: 'bad_encoding'; message: string }
+  | { kind: 'failed'; message: string };
+
+export interface PrepareOptions {
+  as?: 'auto' | 'activity';
+  /** The body is gzip: the worker gunzips it to at most this many bytes (else `too_large`). */
+  gunzipMaxBytes?: number;
+}
 
 export interface ParsePool {
-  /** Splits, parses, extracts and compresses one NDJSON body; lines come back in body order. */
-  prepare(body: Buffer, as?: 'auto' | 'activity'): Promise<PrepareOutcome>;
+  /**
+   * Gunzips (when asked), splits, parses, extracts and compresses one NDJSON body; lines come back in
+   * body order.
+   */
+  prepare(body: Buffer, options?: PrepareOptions): Promise<PrepareOutcome>;
   stats(): { workers: number; inFlight: number; restarts: number };
   stop(): Promise<void>;
 }
@@ -50,7 +64,11 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       const done = slot.pending.get(answer.id);
       if (!done) return;
       slot.pending.delete(answer.id);
-      done(answer.kind === 'done' ? { kind: 'ok', prepared: revive(answer) } : { kind: 'failed', message: answer.message });
+      if (answer.kind === 'done') done({ kind: 'ok', prepared: revive(answer) });
+      else {
+        const { id: _id, ...outcome } = answer;
+        done(outcome);
+      }
     });
     const fail = (message: string): void => {
       for (const done of slot.pending.values()) done({ kind: 'failed', message });
@@ -66,7 +84,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
   }
   for (let i = 0; i < size; i++) slots.push(spawn(i));
 
-  function send(body: Buffer, as: 'auto' | 'activity'): Promise<PrepareOutcome> {
+  function send(body: Buffer, as: 'auto' | 'activity', gunzipMaxBytes?: number): Promise<PrepareOutcome> {
     let slot = slots[0] as Slot;
     for (const s of slots) if (s.pending.size < slot.pending.size) slot = s;
     const chosen = slot;
@@ -75,14 +93,19 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       chosen.pending.set(id, resolve);
       // Transfer when the Buffer owns its whole ArrayBuffer (a gunzip result or a chunk copy); never a pooled slice.
       const owns = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
-      const task: ParseTask = { id, body, as };
+      const task: ParseTask = { id, body, as, ...(gunzipMaxBytes === undefined ? {} : { gunzipMaxBytes }) };
       chosen.worker.postMessage(task, owns ? [body.buffer as ArrayBuffer] : []);
     });
   }
 
   return {
-    async prepare(body, as = 'auto') {
+    async prepare(body, { as = 'auto', gunzipMaxBytes } = {}) {
       if (stopped) return { kind: 'failed', message: 'parse pool stopped' };
+      if (gunzipMaxBytes !== undefined) {
+        if (slots.length > 0) return send(body, as, gunzipMaxBytes); // gunzip, too, off the event loop: one worker per gzip body
+        const decoded = gunzipCapped(body, gunzipMaxBytes);
+        return decoded.kind === 'ok' ? { kind: 'ok', prepared: prepareLines(decoded.body, as) } : decoded;
+      }
       if (slots.length === 0) return { kind: 'ok', prepared: prepareLines(body, as) };
       const chunks = splitAtLines(body, body.length >= SPLIT_MIN_BYTES ? slots.length : 1);
       const outcomes = await Promise.all(chunks.map((c) => send(c.bytes, as)));
@@ -90,7 +113,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       const rollups: BatchRollup[] = [];
       let anyJson = false;
       for (const [i, o] of outcomes.entries()) {
-        if (o.kind === 'failed') return o;
+        if (o.kind !== 'ok') return o;
         const offset = chunks[i]?.lineOffset ?? 0;
         for (const l of o.prepared.lines) {
           l.line += offset;

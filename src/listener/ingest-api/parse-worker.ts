@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { gunzipCapped } from './decode-body.js';
 import { prepareLines, type PreparedBody } from './prepare-lines.js';
 
 /** Request and answer between parse-pool.ts and this worker. */
@@ -6,18 +7,32 @@ export interface ParseTask {
   id: number;
   body: Uint8Array;
   as: 'auto' | 'activity';
+  /** Set when `body` is gzip: gunzip here first, to at most this many bytes. */
+  gunzipMaxBytes?: number;
 }
 export type ParseAnswer =
   | { id: number; kind: 'done'; prepared: PreparedBody; bodies: ArrayBuffer }
+  | { id: number; kind: 'too_large' }
+  | { id: number; kind: 'bad_encoding'; message: string }
   | { id: number; kind: 'failed'; message: string };
 
 /**
- * Worker entry: prepares one batch per message. Every record body is copied into one ArrayBuffer
- * that is transferred, not cloned; the main thread re-slices it (parse-pool.ts `revive`).
+ * Worker entry: prepares one batch per message (gunzip first when asked). Every record body is
+ * copied into one ArrayBuffer that is transferred, not cloned; the main thread re-slices it
+ * (parse-pool.ts `revive`).
  */
 parentPort?.on('message', (task: ParseTask) => {
   try {
-    const prepared = prepareLines(Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength), task.as);
+    let body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
+    if (task.gunzipMaxBytes !== undefined) {
+      const decoded = gunzipCapped(body, task.gunzipMaxBytes);
+      if (decoded.kind !== 'ok') {
+        parentPort?.postMessage({ id: task.id, ...decoded } satisfies ParseAnswer);
+        return;
+      }
+      body = decoded.body;
+    }
+    const prepared = prepareLines(body, task.as);
     let total = 0;
     for (const l of prepared.lines) if (l.kind === 'record') total += l.record.body.length;
     const bodies = new ArrayBuffer(total);
