@@ -4,7 +4,11 @@
  * `IN (?, ?, ?)` and multi-row VALUES collapse, whitespace collapses. One regex pass does most of
  * the work because ingest fingerprints every captured query of every profile.
  */
-const TOKENS = /'(?:[^']|'')*'|\/\*[\s\S]*?\*\/|--[^\n]*|\$\d+|\b0x[0-9a-f]+\b|(?<![\w$.])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?\b|\s+/gi;
+// Whitespace runs are matched whole as before, except a lone plain space, which the replacer would turn
+// into itself: it then runs per literal and odd run, not per word gap (half the pass's time, 10 KB profiles).
+const TOKENS = /'(?:[^']|'')*'|\/\*[\s\S]*?\*\/|--[^\n]*|\$\d+|\b0x[0-9a-f]+\b|(?<![\w$.])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?\b|\s{2,}|[^\S ]/gi;
+/** Every whitespace run as one space (a lone space already is one). */
+const RUNS = /\s{2,}|[^\S ]/g;
 const LIST = /\(\s*\?(?:\s*,\s*\?)+\s*\)/g;
 const ROWS = /(\(\?\))(?:\s*,\s*\(\?\))+/g;
 const MAX_LENGTH = 2000;
@@ -17,6 +21,6 @@ export function sqlFingerprint(sql: string): string {
     if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) return ' ';
     return '?';
   });
-  out = out.replace(LIST, '(?)').replace(ROWS, '$1').replace(/\s+/g, ' ').trim();
+  out = out.replace(LIST, '(?)').replace(ROWS, '$1').replace(RUNS, ' ').trim();
   return out.length > MAX_LENGTH ? out.slice(0, MAX_LENGTH) : out;
 }
