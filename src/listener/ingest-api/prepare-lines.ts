@@ -2,7 +2,7 @@ import { extractRecord, type ExtractedRecord } from '../extract/extract-record.j
 import { createRollupAggregator, type BatchRollup } from '../store/batch-rollup.js';
 import { stripSamples } from '../store/lean-records.js';
 import { packPayload } from '../store/payload-codec.js';
-import { parseLines, type LineError } from './parse-lines.js';
+import { eachLine, type LineError } from './parse-lines.js';
 
 export type PreparedLine = { kind: 'record'; line: number; record: ExtractedRecord } | { kind: 'rejected'; line: number; error: LineError };
 
@@ -23,10 +23,13 @@ export interface PreparedBody {
  * so the event loop only runs the SQLite transaction.
  */
 export function prepareLines(body: Buffer, as: 'auto' | 'activity' = 'auto', now: () => number = Date.now): PreparedBody {
-  const parsed = parseLines(body);
   const rollup = createRollupAggregator();
-  const lines: PreparedLine[] = parsed.lines.map((l) => {
-    if (l.kind === 'rejected') return l;
+  const lines: PreparedLine[] = [];
+  const anyJson = eachLine(body, (l) => {
+    if (l.kind === 'rejected') {
+      lines.push(l);
+      return;
+    }
     const record = extractRecord(l.value, l.bytes, now, as);
     const packed = packPayload(record.body);
     record.body = packed.bytes;
@@ -35,7 +38,7 @@ export function prepareLines(body: Buffer, as: 'auto' | 'activity' = 'auto', now
       rollup.add(record);
       stripSamples(record);
     }
-    return { kind: 'record', line: l.line, record };
+    lines.push({ kind: 'record', line: l.line, record });
   });
-  return { lines, anyJson: parsed.anyJson, rollup: rollup.result() };
+  return { lines, anyJson, rollup: rollup.result() };
 }
