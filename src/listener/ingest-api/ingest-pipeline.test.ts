@@ -42,6 +42,7 @@ describe('POST /v1/ingest with many batches in flight (gzip, parse workers)', ()
     // Fail at the function rollups, i.e. after the batch's request and payload rows and its endpoint rollups were written.
     const db = new Database(join(l.dir, 'listener.db'));
     db.exec("CREATE TRIGGER fail_rollups BEFORE INSERT ON rollups WHEN NEW.kind = 'f' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+    db.exec("CREATE TRIGGER fail_rollup_updates BEFORE UPDATE ON rollups WHEN NEW.kind = 'f' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
     const failed = await l.post('/v1/ingest', body('second'), { gzip: true });
     assert.equal(failed.status, 503);
     assert.equal(failed.headers.get('retry-after'), '5');
@@ -49,6 +50,7 @@ describe('POST /v1/ingest with many batches in flight (gzip, parse workers)', ()
     const found = (await l.get('/api/v1/requests?project=project-a&url=/fail/&limit=100')).json as { total: number };
     assert.equal(found.total, 30, 'nothing of the failed batch is visible');
     db.exec('DROP TRIGGER fail_rollups');
+    db.exec('DROP TRIGGER fail_rollup_updates');
     db.close();
 
     const retried = await l.post('/v1/ingest', body('second'), { gzip: true });
