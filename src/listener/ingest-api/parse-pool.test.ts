@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { unpackPayload, ENCODING_CODE } from '../store/payload-codec.js';
 import { variantProfile } from '../test-harness.js';
@@ -67,7 +68,27 @@ test('a large batch split across the workers keeps every line number and the lin
     if (o.kind !== 'ok') return;
     const inline = prepareLines(Buffer.from(text));
     assert.deepEqual(o.prepared.lines.map(view), inline.lines.map(view));
+    assert.deepEqual(o.prepared.rollup, inline.rollup, 'the chunks\' rollups merge into the whole body\'s');
   } finally {
     await pool.stop();
+  }
+});
+
+test('a gzip body is gunzipped in the worker (or inline without workers), with the same lines and rollup', async () => {
+  const text = `${Array.from({ length: 4 }, (_, b) => body(b).text).join('\n')}\n`;
+  const inline = prepareLines(Buffer.from(text));
+  for (const workers of [0, 2]) {
+    const pool = createParsePool({ workers });
+    try {
+      const o = await pool.prepare(gzipSync(text), { gunzipMaxBytes: 1 << 24 });
+      assert.equal(o.kind, 'ok', `workers ${workers}`);
+      if (o.kind !== 'ok') continue;
+      assert.deepEqual(o.prepared.lines.map(view), inline.lines.map(view));
+      assert.deepEqual(o.prepared.rollup, inline.rollup);
+      assert.deepEqual(await pool.prepare(gzipSync(text), { gunzipMaxBytes: 1000 }), { kind: 'too_large' });
+      assert.deepEqual(await pool.prepare(Buffer.from('not gzip'), { gunzipMaxBytes: 1000 }), { kind: 'bad_encoding', message: 'body is not valid gzip' });
+    } finally {
+      await pool.stop();
+    }
   }
 });
