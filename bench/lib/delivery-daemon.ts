@@ -4,10 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { sleep, stopChild } from './child.js';
+import { getJson } from './get-json.js';
 
 const DAEMON_MAIN = new URL('../../src/cli/main.js', import.meta.url);
 
@@ -29,24 +29,6 @@ export interface BenchDaemon {
   /** Polls /health every `everyMs` until `pred` holds; returns the last reading. */
   until(pred: (h: DaemonHealth) => boolean, timeoutMs: number, what: string, everyMs?: number): Promise<DaemonHealth>;
   stop(): Promise<void>;
-}
-
-function getJson<T>(url: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
-        } catch (err) {
-          reject(err as Error);
-        }
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(5_000, () => req.destroy(new Error(`GET ${url}: timeout`)));
-  });
 }
 
 export async function startBenchDaemon(dir: string, config: Record<string, unknown>): Promise<BenchDaemon> {

@@ -5,12 +5,12 @@
  */
 import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { forkModule, nextMessage, sleep, stopChild } from './child.js';
 import type { SinkMessage } from './sink.js';
 import type { HttpSinkMessage } from './http-sink.js';
+import { getJson } from './get-json.js';
 
 export type VariantName = 'sink' | 'memory' | 'durable' | 'syslog-ng';
 
@@ -68,24 +68,6 @@ async function startSink(dir: string): Promise<ServerUnderTest> {
 
 interface Health {
   stats: { ingest: { accepted: number; rejected: number; rejected_by_reason: Record<string, number> }; buffer: Record<string, unknown> };
-}
-
-function getJson<T>(url: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
-        } catch (err) {
-          reject(err as Error);
-        }
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(5_000, () => req.destroy(new Error(`GET ${url}: timeout`)));
-  });
 }
 
 async function startDaemon(dir: string, mode: 'memory' | 'durable', nodeArgs: string[]): Promise<ServerUnderTest> {
