@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { IngestSource, QueueStats } from '../buffer/queue.js';
+import type { DropReason } from '../spool/spool.js';
 import type { RejectCode } from '../../shared/protocol/reject-codes.js';
 
 const P = 'bitville_daemon_';
@@ -7,8 +8,6 @@ const P = 'bitville_daemon_';
 /** Why a connection was closed by us rather than by the client. A closed set of label values. */
 export type CloseReason = 'idle_timeout' | 'too_many_connections' | 'shutdown';
 
-/** Why an accepted or offered item was dropped: a policy decision, always counted. */
-export type DropReason = 'spool_full' | 'disk_error';
 
 /**
  * Every daemon counter, in one Prometheus registry. /health reads the same counters, so the two

@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, rename, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { byteLength, fsyncDir, readSegment, splitSegment, withNewlines, writeAll, writeSegmentAtomic } from './segment-file.js';
-import { OPEN_SUFFIX, SEGMENT_SUFFIX, TEMP_SUFFIX, isSegmentName, segmentName, segmentTime } from './segment-name.js';
+import { byteLength, fsyncDir, readSegment, withNewlines, writeAll, writeSegmentAtomic } from './segment-file.js';
+import { OPEN_SUFFIX, TEMP_SUFFIX, isSegmentName, segmentName } from './segment-name.js';
 
 export interface SpoolOptions {
   dir: string;
@@ -15,6 +15,7 @@ export interface SpoolOptions {
   now?: () => number;
 }
 
+/** Why an offered or spooled item was dropped: a policy decision, always counted by reason. */
 export type DropReason = 'spool_full' | 'disk_error';
 
 export interface SegmentInfo {
@@ -276,4 +277,3 @@ export function createSpool(options: SpoolOptions): Spool {
   };
 }
 
-export { splitSegment, SEGMENT_SUFFIX, segmentTime };
