@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Spool, WriteResult } from '../spool/spool.js';
 import { segmentTime } from '../spool/segment-name.js';
 import type { DaemonMetrics } from '../health/metrics.js';
-import type { Batch, IngestSource, Queue, QueueStats } from './queue.js';
+import type { Batch, Queue, QueueStats } from './queue.js';
+import { createDurableAppender } from './durable-appender.js';
 
 export interface BufferedQueueOptions {
   mode: 'memory' | 'durable';
@@ -25,10 +26,6 @@ interface Entry {
   seq: number;
 }
 
-interface Pending extends Entry {
-  source: IngestSource;
-  onSafe: (() => void) | undefined;
-}
 
 type InFlight = { kind: 'segments'; names: string[] } | { kind: 'memory'; entries: Entry[] };
 
@@ -52,9 +49,6 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
   let memory: Entry[] = [];
   let memoryBytes = 0;
   let spilling = 0; // items handed to the spool and not yet written (memory mode)
-  let pending: Pending[] = []; // durable mode: waiting for the next append
-  let pendingBytes = 0;
-  let appendScheduled = false; // an append is queued or running; new items wait for the next one
   let chain: Promise<unknown> = Promise.resolve();
   let nextBatchId = 1;
   const inFlight = new Map<number, InFlight>();
@@ -64,13 +58,23 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
   let overflowSegments = 0;
   let stopped = false;
 
-  const fsyncTimer =
+  const durable =
     o.mode === 'durable'
-      ? setInterval(() => {
-          void serial(() => o.spool.sync()).catch((err: unknown) => o.log.error({ err }, 'spool fsync failed'));
-        }, o.fsyncMs)
+      ? createDurableAppender({
+          spool: o.spool,
+          memoryItems: o.memoryItems,
+          memoryBytes: o.memoryBytes,
+          fsyncMs: o.fsyncMs,
+          serial,
+          onWrite,
+          onProgress: () => {
+            notifyRelief();
+            notifyReadable();
+          },
+          metrics: o.metrics,
+          log: o.log,
+        })
       : null;
-  fsyncTimer?.unref();
 
   function serial<T>(task: () => Promise<T>): Promise<T> {
     const run = chain.then(task, task);
@@ -93,7 +97,7 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
 
   function congested(): boolean {
     // durable: items waiting for the disk count against the memory limits like memory-mode items
-    if (o.mode === 'durable') return pending.length >= o.memoryItems || pendingBytes >= o.memoryBytes;
+    if (durable) return durable.congested();
     return spilling > 0 && memoryFull(); // memory is full again while the last spill is still being written
   }
 
@@ -151,40 +155,6 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
     });
   }
 
-  /**
-   * durable mode: append everything pending in one write (group commit). Only one append runs at
-   * a time; items arriving meanwhile form the next, larger write, so a busy daemon makes fewer
-   * and bigger writes instead of one per event-loop turn.
-   */
-  function appendPending(): void {
-    if (pending.length === 0) {
-      appendScheduled = false;
-      return;
-    }
-    const batch = pending;
-    pending = [];
-    pendingBytes = 0;
-    const first = batch[0] as Pending;
-    void serial(async () => {
-      const result = await o.spool.append(batch.map((p) => p.bytes), first.at, first.seq);
-      if (onWrite(result, batch.length)) {
-        for (const p of batch) {
-          o.metrics.accepted(p.source);
-          p.onSafe?.();
-        }
-        const open = o.spool.openSegment();
-        if (open && (open.items >= o.memoryItems || open.bytes >= o.memoryBytes)) {
-          await o.spool.sealOpen();
-          o.metrics.segmentWritten();
-        }
-      }
-      notifyRelief();
-      notifyReadable();
-    })
-      .catch((err: unknown) => o.log.error({ err }, 'durable append failed'))
-      .finally(appendPending); // the next group, if any arrived meanwhile
-  }
-
   function takeFromSegments(maxItems: number, maxBytes: number): Promise<Batch | null> | null {
     const chosen: string[] = [];
     let items = 0;
@@ -237,13 +207,8 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
     offer(item, source, onSafe) {
       if (stopped) throw new Error('queue stopped'); // a programming error: ingest stops first
       const entry = { bytes: item, at: now(), seq: seq++ };
-      if (o.mode === 'durable') {
-        pending.push({ ...entry, source, onSafe });
-        pendingBytes += item.length;
-        if (!appendScheduled) {
-          appendScheduled = true;
-          setImmediate(appendPending);
-        }
+      if (durable) {
+        durable.offer({ ...entry, source, onSafe });
         return;
       }
       memory.push(entry);
@@ -314,15 +279,7 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
 
     async flushToSpool() {
       if (o.mode === 'durable') {
-        // Let the append loop write everything offered so far (it reschedules itself while items wait).
-        while (appendScheduled || pending.length > 0) {
-          if (!appendScheduled) {
-            appendScheduled = true;
-            appendPending();
-          }
-          await chain;
-          await new Promise((r) => setImmediate(r));
-        }
+        await durable?.drain();
         await serial(async () => {
           if (o.spool.openSegment()) {
             await o.spool.sealOpen();
@@ -352,7 +309,7 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
       if (memory.length > 0) oldest = Math.min(oldest, (memory[0] as Entry).at);
       const open = o.spool.openSegment();
       return {
-        memoryItems: memory.length + pending.length,
+        memoryItems: memory.length + (durable?.waiting() ?? 0),
         memoryBytes,
         memoryItemsLimit: o.memoryItems,
         spoolSegments: segments.length + (open ? 1 : 0),
@@ -366,7 +323,7 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
     },
 
     async stop() {
-      if (fsyncTimer) clearInterval(fsyncTimer);
+      durable?.stop();
       await this.flushToSpool();
       stopped = true;
       await serial(() => o.spool.close());
