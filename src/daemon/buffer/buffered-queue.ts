@@ -26,7 +26,6 @@ interface Entry {
   seq: number;
 }
 
-
 type InFlight = { kind: 'segments'; names: string[] } | { kind: 'memory'; entries: Entry[] };
 
 /**
@@ -37,7 +36,7 @@ type InFlight = { kind: 'segments'; names: string[] } | { kind: 'memory'; entrie
  * memoryItems, plus one spill that is being written).
  *
  * durable mode: items are appended to the open segment before they count as accepted, and
- * fsynced in groups every fsyncMs; the forwarder takes sealed segments only (take() seals the
+ * fsynced in groups every fsyncMs (durable-appender.ts); the forwarder takes sealed segments only (take() seals the
  * open one when nothing else waits), so an acknowledgement is always "delete whole files".
  *
  * Every spool operation goes through one promise chain, so files are written, sealed and
