@@ -3,7 +3,7 @@ import { isAbsolute, join, dirname } from 'node:path';
 import { fastify, LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from '../shared/config/listener-config.js';
-import { parseHostPort } from '../shared/config/host-port.js';
+import { parseHostPort } from '../shared/config/parse-host-port.js';
 import { rateLimitedLog } from '../shared/telemetry/rate-limited-log.js';
 import { createAuth } from './ingest-api/auth.js';
 import { createIngestService } from './ingest-api/ingest-service.js';

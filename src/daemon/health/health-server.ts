@@ -1,5 +1,5 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { parseHostPort } from '../../shared/config/host-port.js';
+import { parseHostPort } from '../../shared/config/parse-host-port.js';
 import type { HealthStatus } from './health-report.js';
 
 export interface HealthServerOptions {

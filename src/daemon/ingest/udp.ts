@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { parseHostPort } from '../../shared/config/host-port.js';
+import { parseHostPort } from '../../shared/config/parse-host-port.js';
 import type { DaemonMetrics } from '../health/metrics.js';
 import type { Intake } from './intake.js';
 

@@ -3,7 +3,7 @@ import { chmod, lstat, mkdir } from 'node:fs/promises';
 import * as net from 'node:net';
 import { dirname } from 'node:path';
 import { getSystemErrorName } from 'node:util';
-import { parseHostPort } from '../../shared/config/host-port.js';
+import { parseHostPort } from '../../shared/config/parse-host-port.js';
 import { clearStaleSocket } from '../ingest/unix-socket.js';
 
 /**

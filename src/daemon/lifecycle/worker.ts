@@ -1,6 +1,6 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import { join } from 'node:path';
-import { daemonConfigSchema } from '../../shared/config/daemon-config.js';
+import type { DaemonConfig } from '../../shared/config/daemon-config.js';
 import { createLogger, type Logger } from '../../shared/telemetry/logger.js';
 import { daemonPaths, startWorkerDaemon, type RunningWorker } from '../main.js';
 import { parseToWorker, type FromWorker } from './ipc-messages.js';
@@ -59,7 +59,9 @@ export function runWorker(): void {
         return;
       case 'start': {
         if (worker || !handle) return;
-        const config = daemonConfigSchema.parse(msg.config);
+        // Validated by the supervisor before it forks us (at start and on SIGHUP); not parsing it
+        // again keeps the schema library out of the worker (~15 MB of RSS per worker).
+        const config = msg.config as DaemonConfig;
         const logger = createLogger({ level: config.log.level, format: config.log.format, base: { role: 'daemon-worker', generation: msg.generation } });
         log = logger;
         dataDir = config.dataDir;
