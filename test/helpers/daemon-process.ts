@@ -1,3 +1,4 @@
+import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,11 @@ import { waitFor } from './wait-for.js';
 export const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname; // dist/test/helpers -> dist/src/cli
 
 const running = new Set<ChildProcess>();
-// A failed assertion must not leave daemons behind holding sockets and ports.
+// A failed assertion must not leave processes behind: they hold sockets and ports, and a live
+// child keeps the test file's process (and so the whole run) from ever finishing.
+after(() => {
+  for (const p of running) killGroup(p);
+});
 process.on('exit', () => {
   for (const p of running) killGroup(p);
 });

@@ -1,3 +1,4 @@
+import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,6 +9,11 @@ import { waitFor } from './wait-for.js';
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname; // dist/test/helpers -> dist/src/cli
 const running = new Set<ChildProcess>();
 // A failed assertion must not leave listeners behind holding ports and SQLite files.
+// A failed assertion must not leave processes behind: they hold sockets and ports, and a live
+// child keeps the test file's process (and so the whole run) from ever finishing.
+after(() => {
+  for (const p of running) p.kill('SIGKILL');
+});
 process.on('exit', () => {
   for (const p of running) p.kill('SIGKILL');
 });
