@@ -91,10 +91,12 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     async report() {
       const w = current();
       let answer: { status: HealthStatus; body: Record<string, unknown> } | null = w ? await w.health(HEALTH_ASK_TIMEOUT_MS) : null;
-      // A worker busy starting or draining may answer late: ask the other live one, else reuse a
+      // A worker busy taking over may answer late: ask another one that accepts, else reuse a
       // recent answer while a worker is known to accept, so /health stays up through a replacement.
+      // A starting or draining worker is never asked: its own socket check says "not listening"
+      // although the supervisor's socket is (the flaky 503 seen under load during replacements).
       for (const other of [...workers].reverse()) {
-        if (answer || other === w || other.state() === 'exited') continue;
+        if (answer || other === w || (other.state() !== 'staging' && other.state() !== 'active')) continue;
         answer = await other.health(HEALTH_ASK_TIMEOUT_MS);
       }
       if (answer) lastAnswer = { at: Date.now(), answer };
