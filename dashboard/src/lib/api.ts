@@ -1,4 +1,8 @@
 // Every call to the listener's read API goes through here, with the session's bearer token.
+import type { Comparison } from '../../../src/shared/protocol/read-api';
+
+export type { Comparison, Difference, SeriesPoint, StatsRow } from '../../../src/shared/protocol/read-api';
+
 const TOKEN_KEY = 'bitville.token';
 
 export function getToken(): string | null {
@@ -68,45 +72,12 @@ export interface RequestSummary {
   sql_count: number;
   sql_ms: number;
 }
-export interface StatsRow {
-  key: string;
-  count: number;
-  total_ms: number;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-  max_ms: number;
-  error_rate?: number;
-  calls?: number;
-  self_ms?: number | null;
-}
-export interface SeriesPoint {
-  t: number;
-  count: number;
-  p95_ms: number | null;
-}
-export interface Difference {
-  key: string;
-  ms: number;
-  baseline_ms: number;
-  delta_ms: number;
-}
 export interface RequestDetail extends RequestSummary {
   endpoint: string;
   source?: string;
   payload: unknown;
   db_activity: { source: string; timestamp: number; project: string; record: unknown }[];
-  comparison: {
-    endpoint: string;
-    baseline_count: number;
-    percentile_rank: number | null;
-    p50_ms: number | null;
-    p95_ms: number | null;
-    ratio_to_p50: number | null;
-    functions: Difference[];
-    queries: Difference[];
-    sample_size: number;
-  };
+  comparison: Comparison;
 }
 export interface KeyDetail {
   key: string;

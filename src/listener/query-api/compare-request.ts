@@ -2,34 +2,12 @@ import { extractRecord, type ProfileRecord } from '../extract/extract-record.js'
 import { isObj } from '../extract/fields.js';
 import { percentile, percentileRank, round } from '../store/duration-buckets.js';
 import type { Store, StoredRequest } from '../store/store.js';
+import type { Comparison, Difference } from '../../shared/protocol/read-api.js';
 
 /** How far back the endpoint baseline reaches, and how many earlier requests are opened to compare functions and queries. */
 export const BASELINE_WINDOW_S = 24 * 3600;
 export const BASELINE_SAMPLE = 50;
 const TOP_DIFFERENCES = 10;
-
-export interface Difference {
-  key: string;
-  ms: number;
-  baseline_ms: number;
-  delta_ms: number;
-}
-
-export interface Comparison {
-  endpoint: string;
-  window: { from: number; to: number };
-  baseline_count: number;
-  /** Share of the endpoint's requests in the window that were faster, 0..100. */
-  percentile_rank: number | null;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  /** duration / p50: 3 means three times slower than usual. */
-  ratio_to_p50: number | null;
-  /** Compared with the mean over up to BASELINE_SAMPLE earlier requests on the endpoint, largest excess first. */
-  functions: Difference[];
-  queries: Difference[];
-  sample_size: number;
-}
 
 /** One request against its endpoint's baseline: how unusual it is and what it spent extra time on. */
 export async function compareRequest(store: Store, row: StoredRequest, own: ProfileRecord | null): Promise<Comparison> {
@@ -89,3 +67,5 @@ function differences(own: Map<string, number>, sample: Map<string, number>[]): D
   }
   return out.sort((a, b) => Math.abs(b.delta_ms) - Math.abs(a.delta_ms)).slice(0, TOP_DIFFERENCES);
 }
+
+export type { Comparison, Difference };

@@ -1,3 +1,4 @@
+import type { SeriesPoint, StatsRow } from '../../shared/protocol/read-api.js';
 import type { ExtractedRecord } from '../extract/extract-record.js';
 import type { BatchRollup } from './batch-rollup.js';
 import type { Cursor } from './cursor.js';
@@ -70,27 +71,6 @@ export interface WindowQuery {
   to: number;
 }
 
-export interface StatsRow {
-  key: string;
-  count: number;
-  total_ms: number;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-  max_ms: number;
-  /** Endpoints only: share of requests with status >= 500 or a fatal error, 0..1. */
-  error_rate?: number;
-  /** Functions only: calls summed over requests, and exclusive time when the profiles carry it. */
-  calls?: number;
-  self_ms?: number | null;
-}
-
-export interface SeriesPoint {
-  t: number;
-  count: number;
-  p95_ms: number | null;
-}
-
 /** One endpoint's latency over a window: its histogram and percentiles per step. */
 export interface KeySeriesPoint {
   t: number;
@@ -146,3 +126,5 @@ export interface Store {
 
 /** Largest exact total a search reports (as Elasticsearch's track_total_hits does). */
 export const TOTAL_CAP = 1_000;
+
+export type { SeriesPoint, StatsRow };
