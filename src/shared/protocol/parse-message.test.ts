@@ -35,3 +35,12 @@ test('rejects invalid JSON, binary garbage and non-objects with distinct codes',
   assert.deepEqual(parseMessage(Buffer.from('null')), { kind: 'rejected', code: 'not_object' });
   assert.deepEqual(parseMessage(Buffer.from('"text"')), { kind: 'rejected', code: 'not_object' });
 });
+
+test('refuses a message nested deeper than the limit before parsing it, and an over-long correlation id', () => {
+  const deep = Buffer.from('{"correlation_id":"a","project":"p","x":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}');
+  assert.deepEqual(parseMessage(deep), { kind: 'rejected', code: 'too_deep' });
+  const noId = Buffer.from('{"x":' + '{"a":'.repeat(2_000) + '1' + '}'.repeat(2_000) + '}'); // would need JSON.stringify
+  assert.deepEqual(parseMessage(noId), { kind: 'rejected', code: 'too_deep' });
+  assert.deepEqual(parseMessage(Buffer.from(JSON.stringify({ correlation_id: 'x'.repeat(129), project: 'p' }))), { kind: 'rejected', code: 'id_too_long' });
+  assert.equal(parseMessage(Buffer.from(JSON.stringify({ correlation_id: 'x'.repeat(128), project: 'p' }))).kind, 'accepted');
+});

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_CORRELATION_ID_CHARS, MAX_JSON_DEPTH, withinDepth } from './json-limits.js';
 import type { RejectCode } from './reject-codes.js';
 
 export type ParseOutcome =
@@ -13,10 +14,13 @@ const NEWLINE = 0x0a;
  * `correlation_id` or `project` is accepted with a generated id / `project: "default"`.
  * The bytes are kept as sent unless they must change (defaults filled, or an embedded newline
  * from a pretty-printed UDP datagram or inbox file, which would break NDJSON).
+ * The nesting depth is checked before JSON.parse (json-limits.ts): a deep message is refused
+ * before it can cost anyone else time, and nothing after it recurses deeper than the limit.
  */
 export function parseMessage(raw: Buffer): ParseOutcome {
   const end = trimEnd(raw);
   const bytes = end === raw.length ? raw : raw.subarray(0, end);
+  if (!withinDepth(bytes, MAX_JSON_DEPTH)) return { kind: 'rejected', code: 'too_deep' };
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
@@ -25,6 +29,7 @@ export function parseMessage(raw: Buffer): ParseOutcome {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'rejected', code: 'not_object' };
   const message = value as Record<string, unknown>;
+  if (typeof message.correlation_id === 'string' && message.correlation_id.length > MAX_CORRELATION_ID_CHARS) return { kind: 'rejected', code: 'id_too_long' };
   const hasId = typeof message.correlation_id === 'string' && message.correlation_id !== '';
   const hasProject = typeof message.project === 'string' && message.project !== '';
   if (hasId && hasProject) {
