@@ -32,7 +32,7 @@ export function registerHealthRoutes(app: FastifyInstance, o: HealthRoutesOption
     // it is named in `warnings` (and its check) for monitors to alert on.
     const exporters = o.exporters.stats();
     const warnings = Object.values(exporters)
-      .filter((e) => e.state !== 'ok')
+      .filter((e) => e.state === 'behind' || e.state === 'failing')
       .map((e) => `exporter ${e.name} is ${e.state}: ${e.backlog} records not sent${e.last_error ? ` (last error ${e.last_error.code})` : ''}`);
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not_ready',

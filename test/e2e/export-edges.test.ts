@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startTestListener, ndjson, variantProfile, type TestListener } from '../../src/listener/test-harness.js';
 import { startGelfTcpReceiver } from '../helpers/gelf-receivers.js';
+import { createTestDatabase } from '../helpers/pg-database.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const FAST = { batchRecords: 50, pollIntervalMs: 20, retry: { baseMs: 20, capMs: 200 }, circuitBreaker: { failureThreshold: 3, retryTimeoutMs: 300 } };
@@ -74,6 +75,39 @@ describe('exporter edges', () => {
       await l?.close();
       await receiver.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('on PostgreSQL two listeners sharing the database export each record once between them, in store order, and the second takes over when the first stops', async () => {
+    const db = await createTestDatabase('bv_export');
+    const receiver = await startGelfTcpReceiver();
+    const listeners: TestListener[] = [];
+    try {
+      const config = { store: { url: db.url, retentionDays: 3650 }, exporters: { gelf: { url: `tcp://127.0.0.1:${receiver.port}`, ...FAST } } };
+      const a = await startTestListener(config);
+      listeners.push(a);
+      const b = await startTestListener(config);
+      listeners.push(b);
+      const ids = Array.from({ length: 200 }, (_, i) => `pg-${String(i).padStart(3, '0')}`);
+      // Both listeners ingest (as behind a load balancer), interleaved.
+      for (let i = 0; i < 100; i += 20) {
+        assert.equal((await a.post('/v1/ingest', ndjson(ids.slice(i, i + 10).map((id) => variantProfile({ id }))))).status, 200);
+        assert.equal((await b.post('/v1/ingest', ndjson(ids.slice(i + 10, i + 20).map((id) => variantProfile({ id }))))).status, 200);
+      }
+      await waitFor(() => receiver.ids().length >= 100, { what: 'the first 100 records' });
+      const states = [(await a.get('/ready')).json, (await b.get('/ready')).json].map((j) => (j.checks as { exporters: { gelf: { state: string } } }).exporters.gelf.state);
+      assert.deepEqual([...states].sort(), ['ok', 'standby'], 'one listener exports, the other stands by');
+      const exporting = states[0] === 'ok' ? a : b;
+      const other = exporting === a ? b : a;
+      await exporting.close();
+      listeners.splice(listeners.indexOf(exporting), 1);
+      assert.equal((await other.post('/v1/ingest', ndjson(ids.slice(100).map((id) => variantProfile({ id }))))).status, 200);
+      await waitFor(() => new Set(receiver.ids()).size === 200, { timeoutMs: 20_000, what: 'all 200 records after the takeover' });
+      assert.deepEqual(receiver.ids(), ids, 'each record once, in the order the listeners stored them');
+    } finally {
+      for (const l of listeners) await l.close();
+      await receiver.close();
+      await db.drop();
     }
   });
 });

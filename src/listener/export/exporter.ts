@@ -33,8 +33,8 @@ export interface ExporterOptions {
 
 export interface ExporterStats {
   name: ExporterName;
-  /** ok; behind (backlog over the thresholds); failing (last batch failed or circuit not closed). */
-  state: 'ok' | 'behind' | 'failing';
+  /** ok; behind (backlog over the thresholds); failing (last batch failed or circuit not closed); standby (another listener on the same database exports). */
+  state: 'ok' | 'behind' | 'failing' | 'standby';
   behind: boolean;
   circuit: BreakerState;
   backlog: number;
@@ -58,6 +58,9 @@ export interface Exporter {
 }
 
 type StepResult = 'idle' | 'sent' | 'failed' | 'waited';
+
+/** How often a listener without the exporter's lease (another one on the same database has it) asks again. */
+const LEASE_RETRY_MS = 5_000;
 
 /**
  * One exporter: reads the store in small batches after its cursor, in store order, hands each batch to
@@ -106,6 +109,8 @@ export function createExporter(o: ExporterOptions): Exporter {
   let stopped = false;
   let running: Promise<void> | null = null;
   let wake: (() => void) | null = null;
+  let leased = false;
+  let standby = false;
 
   function sleep(ms: number): Promise<void> {
     if (stopped) return Promise.resolve();
@@ -152,6 +157,20 @@ export function createExporter(o: ExporterOptions): Exporter {
   }
 
   async function step(stream: ExportStream): Promise<StepResult> {
+    if (!leased) {
+      leased = await o.store.exportLease(o.name);
+      if (!leased) {
+        standby = true;
+        await sleep(LEASE_RETRY_MS);
+        return 'waited';
+      }
+      if (standby) {
+        // Another listener exported meanwhile: go on from the cursor it saved.
+        const cursor = await o.store.exportCursor(o.name);
+        if (cursor) for (const st of o.streams) position[st] = cursor.position[st];
+        standby = false;
+      }
+    }
     const gate = breaker.gate();
     if (gate.kind === 'open') {
       await sleep(gate.retryInMs);
@@ -268,7 +287,7 @@ export function createExporter(o: ExporterOptions): Exporter {
       stats.backlog = total;
       stats.circuit = breaker.state();
       stats.behind = total >= s.behindRecords || (total > 0 && Date.now() - caughtUpAt > s.behindSeconds * 1000);
-      stats.state = lastFailed || stats.circuit !== 'closed' ? 'failing' : stats.behind ? 'behind' : 'ok';
+      stats.state = standby ? 'standby' : lastFailed || stats.circuit !== 'closed' ? 'failing' : stats.behind ? 'behind' : 'ok';
       stats.position = { ...position };
       return { ...stats, dropped: { ...stats.dropped } };
     },

@@ -170,6 +170,11 @@ export interface Store {
   saveExportCursor(exporter: string, stream: ExportStream, position: string, inFlight: number): Promise<void>;
   /** Rows after `after`. */
   exportBacklog(stream: ExportStream, after: string): Promise<number>;
+  /**
+   * Whether this listener may run the exporter now. Listeners sharing one database take turns (a
+   * lease per exporter), so each record is exported by one of them; a single-process store always says yes.
+   */
+  exportLease(exporter: string): Promise<boolean>;
   close(): Promise<void>;
 }
 

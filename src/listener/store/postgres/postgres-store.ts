@@ -14,6 +14,7 @@ import { buildPgSearch } from './pg-search.js';
 import { createPgStats } from './pg-stats.js';
 import { PG_TYPES } from './pg-types.js';
 import { deleteExpired } from './pg-retention.js';
+import { createPgExport } from './pg-export.js';
 
 export interface PostgresStoreOptions {
   target: PgTarget;
@@ -48,6 +49,7 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
     await pool.end().catch(() => undefined);
     throw new Error(describePgError(err, o.target));
   }
+  const exports = createPgExport(pool, o.target.pool, now);
   const rollups = createPgRollupWriter();
   const stats = createPgStats(pool);
   let closed = false;
@@ -120,7 +122,7 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
 
     async deleteOlderThan(cutoff, maxRows) {
       await partitions.createAhead(); // hourly with retention: tomorrow's partitions exist well before midnight
-      return deleteExpired(pool, partitions, cutoff, maxRows);
+      return deleteExpired(pool, partitions, cutoff, maxRows, exports);
     },
 
     // Dropped partitions give their space back at once; row deletes are left to autovacuum.
@@ -135,9 +137,17 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
       return r[0] ?? { requests: 0, db_activity: 0 };
     },
 
+    activateExporters: exports.activateExporters,
+    exportCursor: exports.exportCursor,
+    readForExport: exports.readForExport,
+    saveExportCursor: exports.saveExportCursor,
+    exportBacklog: exports.exportBacklog,
+    exportLease: exports.exportLease,
+
     async close() {
       if (closed) return;
       closed = true;
+      await exports.close();
       await pool.end();
     },
   };

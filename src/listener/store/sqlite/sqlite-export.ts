@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { unpackPayload } from '../payload-codec.js';
 import { EXPORT_STREAMS, type ExportCursorState, type ExportRow, type ExportStream, type Store } from '../store.js';
 
-type ExportMethods = Pick<Store, 'activateExporters' | 'exportCursor' | 'readForExport' | 'saveExportCursor' | 'exportBacklog'>;
+type ExportMethods = Pick<Store, 'activateExporters' | 'exportCursor' | 'readForExport' | 'saveExportCursor' | 'exportBacklog' | 'exportLease'>;
 
 export interface SqliteExport extends ExportMethods {
   /**
@@ -137,6 +137,9 @@ export function createSqliteExport(db: Database, now: () => number = Date.now): 
     },
     async exportBacklog(stream, after) {
       return backlog[stream].get(Number(after)) as number;
+    },
+    async exportLease() {
+      return true; // one listener per SQLite file
     },
     countDropped(stream, deletedIds) {
       if (deletedIds.length === 0) return;

@@ -256,6 +256,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     readForExport: exports.readForExport,
     saveExportCursor: exports.saveExportCursor,
     exportBacklog: exports.exportBacklog,
+    exportLease: exports.exportLease,
 
     async close() {
       if (closed) return;
