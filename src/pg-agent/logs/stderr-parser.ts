@@ -2,7 +2,7 @@ import { emptyEntry, type LogEntry, type LogParser } from './log-entry.js';
 
 // "<log_line_prefix>SEVERITY:  text". The prefix is whatever the server is configured with, so
 // only its usual parts are read: a leading timestamp, `[pid]` and `app=`/`user=`/`db=` pairs.
-const LINE = /^(.*?)\b(LOG|ERROR|FATAL|PANIC|WARNING|NOTICE|INFO|DEBUG[1-5]?|DETAIL|HINT|CONTEXT|STATEMENT|QUERY|LOCATION):  (.*)$/;
+const LINE = /^(.*?)\b(LOG|ERROR|FATAL|PANIC|WARNING|NOTICE|INFO|DEBUG[1-5]?|DETAIL|HINT|CONTEXT|STATEMENT|QUERY|LOCATION): {2}(.*)$/;
 const TIMESTAMP = /^(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?: ?[A-Z]{2,5}|[+-]\d\d(?::?\d\d)?)?)/;
 const PID = /\[(\d+)\]/;
 const PAIR = (name: string) => new RegExp(`\\b${name}=([^,\\s\\]]+)`);
