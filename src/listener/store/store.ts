@@ -143,6 +143,8 @@ export interface Store {
   search(query: SearchQuery): Promise<SearchPage>;
   getRequest(projects: ProjectScope, correlationId: string): Promise<StoredRequest | null>;
   dbActivity(project: string, correlationId: string, limit: number): Promise<StoredActivity[]>;
+  /** Postgres-agent records of the given sources with from <= timestamp < to, oldest first, at most `limit` (the database overview). */
+  activityInWindow(window: WindowQuery, sources: readonly string[], limit: number): Promise<StoredActivity[]>;
   /** Payloads of the latest requests on an endpoint before `beforeTs`, excluding one row. */
   recentPayloads(project: string, endpoint: string, beforeTs: number, excludeId: number, limit: number): Promise<Buffer[]>;
   endpointHistogram(project: string, endpoint: string, window: Omit<WindowQuery, 'projects'>): Promise<Histogram>;

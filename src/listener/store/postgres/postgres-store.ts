@@ -100,6 +100,19 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
       return rows.map(({ encoding, ...a }) => ({ ...a, body: unpackPayload(encoding, a.body) }));
     },
 
+    async activityInWindow(window, sources, limit) {
+      if (sources.length === 0 || (window.projects !== null && window.projects.length === 0)) return [];
+      // Partition pruning on ts; the (ts, id) index gives the order.
+      const rows = await q<Row<StoredActivity>>(
+        'bv_activity_window',
+        `SELECT project, source, ts AS timestamp, body, encoding FROM db_activity
+         WHERE ts >= $1 AND ts < $2 AND source = ANY($3::text[]) AND ($4::text[] IS NULL OR project = ANY($4::text[]))
+         ORDER BY ts, id LIMIT $5`,
+        [window.from, window.to, [...sources], window.projects === null ? null : [...window.projects], limit],
+      );
+      return rows.map(({ encoding, ...a }) => ({ ...a, body: unpackPayload(encoding, a.body) }));
+    },
+
     async recentPayloads(project, endpoint, beforeTs, excludeId, limit) {
       const rows = await q<{ body: Buffer; encoding: number }>(
         'bv_recent_payloads',

@@ -205,6 +205,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return (activityFor.all(correlationId, project, limit) as (StoredActivity & Encoded)[]).map(({ encoding, ...a }) => ({ ...a, body: unpackPayload(encoding, a.body) }));
     },
 
+    async activityInWindow(window, sources, limit) {
+      if (sources.length === 0 || (window.projects !== null && window.projects.length === 0)) return [];
+      const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+      const byProject = window.projects === null ? '' : ` AND project IN (${marks(window.projects.length)})`;
+      const rows = db
+        .prepare(`SELECT project, source, ts AS timestamp, body, encoding FROM db_activity WHERE ts >= ? AND ts < ? AND source IN (${marks(sources.length)})${byProject} ORDER BY ts LIMIT ?`)
+        .all(window.from, window.to, ...sources, ...(window.projects ?? []), limit) as (StoredActivity & Encoded)[];
+      return rows.map(({ encoding, ...a }) => ({ ...a, body: unpackPayload(encoding, a.body) }));
+    },
+
     async recentPayloads(project, endpoint, beforeTs, excludeId, limit) {
       return (recent.all(project, endpoint, beforeTs, excludeId, limit) as { body: Buffer; encoding: number }[]).map((r) => unpackPayload(r.encoding, r.body));
     },
