@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { LimitedLog } from '../shared/telemetry/rate-limited-log.js';
 import { VERSION } from '../shared/version.js';
 import type { IngestService } from './ingest-api/ingest-service.js';
 import type { ListenerMetrics } from './metrics.js';
@@ -11,6 +12,7 @@ export interface HealthRoutesOptions {
   service: IngestService;
   retention: Retention;
   metrics: ListenerMetrics;
+  logLimited: LimitedLog;
   startedAt: number;
 }
 
@@ -23,7 +25,9 @@ export function registerHealthRoutes(app: FastifyInstance, o: HealthRoutesOption
     try {
       await o.store.ping();
     } catch (err) {
-      store = { ok: false, kind: o.storeKind, error: err instanceof Error ? err.message : String(err) };
+      // Unauthenticated: the cause goes to the log, the answer names only the code.
+      o.logLimited('ready:store_unavailable', { err }, 'store does not answer');
+      store = { ok: false, kind: o.storeKind, error: 'store_unavailable' };
     }
     const ready = store.ok;
     return reply.code(ready ? 200 : 503).send({

@@ -1,0 +1,34 @@
+import { MAX_JSON_DEPTH, withinDepth } from '../../shared/protocol/json-limits.js';
+
+export type OmittedReason = 'too_deep' | 'too_large';
+
+export type PayloadView = { kind: 'json'; value: unknown } | { kind: 'text'; text: string } | { kind: 'omitted'; reason: OmittedReason; bytes: number };
+
+/**
+ * A stored payload as the read API may answer it. Ingest refuses what is too deep or too large
+ * since issue 9, but a row stored before those limits (or written by another tool) can be
+ * either: a 100,000-deep one made JSON.stringify overflow the stack (a 500), and a 64 MiB one
+ * cost ~1 GB to parse and answer. Such a payload is not parsed; the detail names the reason and
+ * GET /api/v1/requests/{id}/payload still returns its bytes.
+ */
+export function viewPayload(body: Buffer, maxBytes: number): PayloadView {
+  if (body.length > maxBytes) return { kind: 'omitted', reason: 'too_large', bytes: body.length };
+  if (!withinDepth(body, MAX_JSON_DEPTH)) return { kind: 'omitted', reason: 'too_deep', bytes: body.length };
+  try {
+    return { kind: 'json', value: JSON.parse(body.toString('utf8')) as unknown };
+  } catch {
+    return { kind: 'text', text: body.toString('utf8') };
+  }
+}
+
+/** The payload field and, when it was left out, why: `{payload: null, payload_omitted: {reason, bytes}}`. */
+export function payloadFields(view: PayloadView, name: 'payload' | 'record'): Record<string, unknown> {
+  switch (view.kind) {
+    case 'json':
+      return { [name]: view.value };
+    case 'text':
+      return { [name]: view.text };
+    case 'omitted':
+      return { [name]: null, [`${name}_omitted`]: { reason: view.reason, bytes: view.bytes } };
+  }
+}
