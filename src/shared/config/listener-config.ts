@@ -16,6 +16,22 @@ export const listenerConfigSchema = z.strictObject({
       retentionDays: z.number().min(0.001).default(7),
       /** How often the retention job runs. 3600000 ms (hourly). */
       retentionIntervalMs: z.number().int().min(1000).default(3_600_000),
+      // PostgreSQL only (docs/listener.md "Storage (PostgreSQL)"); ignored for SQLite.
+      /** Connections per listener process. */
+      poolSize: z.number().int().min(1).max(200).default(10),
+      /** Give up connecting after this long (the start-up error or a 503 names the cause). */
+      connectTimeoutMs: z.number().int().min(100).default(5000),
+      /** Cancel a statement running longer than this (0 = no limit). */
+      statementTimeoutMs: z.number().int().min(0).default(30_000),
+      /** libpq's sslmode; null = the URL's `sslmode`, else disable. `prefer`/`allow` are not offered: they fall back to plain text silently. */
+      sslmode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).nullable().default(null),
+      /** PEM file of the CA(s) that signed the server certificate (libpq's sslrootcert). */
+      sslRootCert: z.string().min(1).nullable().default(null),
+      /** Client certificate and key (PEM) for certificate authentication. */
+      sslCert: z.string().min(1).nullable().default(null),
+      sslKey: z.string().min(1).nullable().default(null),
+      /** Daily partitions created ahead of today, so ingest never waits for one at midnight. */
+      partitionsAhead: z.number().int().min(1).max(60).default(3),
     })
     .prefault({}),
   tls: z

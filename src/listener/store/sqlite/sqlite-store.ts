@@ -108,13 +108,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return results;
   });
 
-  const getByIdAll = db.prepare(`SELECT ${SUMMARY_COLUMNS}, endpoint, p.body, p.encoding FROM requests r JOIN payloads p USING (id) WHERE correlation_id = ? ORDER BY ts DESC`);
+  const getByIdAll = db.prepare(`SELECT ${SUMMARY_COLUMNS}, endpoint, p.body, p.encoding FROM requests r JOIN payloads p USING (id) WHERE correlation_id = ? ORDER BY ts DESC, id DESC`);
   const activityFor = db.prepare(`
     SELECT a.project, a.source, a.ts AS timestamp, a.body, a.encoding FROM db_activity_links l JOIN db_activity a ON a.id = l.activity_id
-    WHERE l.correlation_id = ? AND a.project = ? ORDER BY a.ts LIMIT ?`);
+    WHERE l.correlation_id = ? AND a.project = ? ORDER BY a.ts, a.id LIMIT ?`);
   const recent = db.prepare(`
     SELECT p.body, p.encoding FROM requests r JOIN payloads p USING (id)
-    WHERE r.project = ? AND r.endpoint = ? AND r.ts <= ? AND r.id != ? ORDER BY r.ts DESC LIMIT ?`);
+    WHERE r.project = ? AND r.endpoint = ? AND r.ts <= ? AND r.id != ? ORDER BY r.ts DESC, r.id DESC LIMIT ?`);
   const projectRows = db.prepare('SELECT name AS project, first_seen, last_seen FROM projects ORDER BY name');
   const oldRequests = db.prepare('SELECT id FROM requests WHERE ts < ? ORDER BY ts LIMIT ?').pluck();
   const deleteRequest = db.prepare('DELETE FROM requests WHERE id = ?');

@@ -1,0 +1,30 @@
+import type { Pool } from 'pg';
+import { DAY_S, type Partitions } from './pg-partitions.js';
+
+/** Row deletes, each bounded by `$2` rows so no statement holds locks for long. */
+const BOUNDED = (table: string, older: string): string => `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${older} LIMIT $2))`;
+const DEFAULT_ROWS = [
+  BOUNDED('requests_default', 'ts < $1'),
+  BOUNDED('db_activity_default', 'ts < $1'),
+  BOUNDED('db_activity_links_default', 'ts < $1'),
+  BOUNDED('rollups_default', 't + res <= $1'),
+];
+const KEY_ROWS = [BOUNDED('request_keys', 'ts < $1'), BOUNDED('activity_keys', 'ts < $1')];
+
+/**
+ * One retention step (the Store's deleteOlderThan; retention.ts calls it until it returns 0):
+ * first whole day partitions older than the cutoff go (DROP TABLE: no row-by-row delete, space
+ * back at once), one day per call; then the few rows the DEFAULT partitions hold; then the
+ * idempotency keys of rows that are gone. Keys go last and never past the oldest day still
+ * stored, so a late retry of a stored profile is still recognised as a duplicate.
+ */
+export async function deleteExpired(pool: Pool, partitions: Partitions, cutoff: number, maxRows: number): Promise<number> {
+  const dropped = await partitions.dropOneDay(cutoff);
+  if (dropped !== null) return Math.max(dropped, 1);
+  let n = 0;
+  for (const sql of DEFAULT_ROWS) n += (await pool.query(sql, [cutoff, maxRows])).rowCount ?? 0;
+  const oldest = partitions.days()[0];
+  const keyCutoff = Math.min(cutoff, oldest === undefined ? cutoff : oldest * DAY_S);
+  for (const sql of KEY_ROWS) n += (await pool.query(sql, [keyCutoff, maxRows])).rowCount ?? 0;
+  return n;
+}

@@ -1,0 +1,204 @@
+// Issue 12's conformance suite: the same data ingested through the real HTTP listener into SQLite
+// and into PostgreSQL, then every read-API answer compared. Cursors are opaque (row ids differ
+// between stores), so pages are compared by following them.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fixtureText, ndjson, startTestListener, variantProfile, type TestListener } from '../../src/listener/test-harness.js';
+import { createTestDatabase } from '../helpers/pg-database.js';
+
+const HOUR = 3600;
+/** Data spans the last two and a half hours: hourly and minute rollups, and the edges between. */
+const NOW = Math.floor(Date.now() / 1000);
+const BASE = Math.floor(NOW / HOUR) * HOUR - 2 * HOUR + 17;
+const WINDOWS = [
+  { from: BASE - 60, to: NOW + 60 },
+  { from: BASE + 1500, to: BASE + HOUR + 600 },
+  { from: NOW - 600, to: NOW + 60 },
+];
+
+let rnd = 7;
+const rand = (): number => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+
+const URIS = ['/products/42', '/products/7?x=1', '/cart', '/checkout/confirm', '/search?q=50%_off', '/Users/99/Orders', '/café/menü'];
+const HOSTS = ['web-01', 'web-02', 'WEB-03'];
+const SQL = ['SELECT * FROM users WHERE id = 7', 'SELECT * FROM orders WHERE user_id = 3 LIMIT 10', 'UPDATE carts SET n = 2 WHERE id = 9', 'select 1'];
+const FUNCS = ['main()', 'App\\Cart::total', 'App\\Db::query', 'PDO::execute'];
+
+function profiles(n: number, prefix: string, project: string): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => {
+    // Every fifth profile shares its timestamp with the one before: ties in time must sort alike.
+    const ts = BASE + Math.floor(((i - (i % 5 === 4 ? 1 : 0)) / n) * (NOW - BASE)) + 0.25;
+    const queries = Array.from({ length: Math.floor(rand() * 4) }, () => ({ query: pick(SQL), duration_ms: Math.round(rand() * 4000) / 100 }));
+    return variantProfile({
+      id: `${prefix}-${i}`,
+      project,
+      uri: pick(URIS),
+      method: rand() < 0.2 ? 'POST' : 'GET',
+      ms: Math.round(rand() * rand() * 900_000) / 100 + 0.5,
+      ts,
+      status: pick([200, 200, 200, 404, 500]),
+      host: pick(HOSTS),
+      queries,
+      functions: rand() < 0.7 ? FUNCS.slice(0, 1 + Math.floor(rand() * 4)).map((name, k) => ({ name, wall_time_ms: Math.round(rand() * 50_000) / (k + 1) / 100, calls: 1 + k })) : undefined,
+    });
+  });
+}
+
+interface Pair {
+  sqlite: TestListener;
+  pg: TestListener;
+}
+const pair = {} as Pair;
+let drop: () => Promise<void> = async () => undefined;
+
+/** Both listeners get the same request; their answers (status and body) must match. */
+async function bothPost(path: string, body: string, o: { token?: string; gzip?: boolean; headers?: Record<string, string> } = {}): Promise<unknown> {
+  const a = await pair.sqlite.post(path, body, o);
+  const b = await pair.pg.post(path, body, o);
+  const strip = (j: Record<string, unknown>): Record<string, unknown> => {
+    const { row_id: _r, ...rest } = j; // row ids are each store's own
+    return rest;
+  };
+  assert.deepEqual({ status: b.status, json: strip(b.json) }, { status: a.status, json: strip(a.json) }, `POST ${path}`);
+  return a.json;
+}
+
+async function pages(l: TestListener, path: string, token: string): Promise<unknown[]> {
+  const out: unknown[] = [];
+  let cursor: string | null = null;
+  for (let n = 0; n < 100; n++) {
+    const r = await l.get(`${path}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, token);
+    const { next_cursor, ...rest } = r.json as { next_cursor: string | null };
+    out.push({ status: r.status, ...rest, has_next: next_cursor !== null });
+    cursor = next_cursor;
+    if (cursor === null) break;
+  }
+  return out;
+}
+
+/** Same answer from both stores for each path; returns the SQLite answers for extra checks. */
+async function same(paths: readonly string[], token = 'token-all'): Promise<unknown[][]> {
+  const answers: unknown[][] = [];
+  for (const path of paths) {
+    const a = await pages(pair.sqlite, path, token);
+    const b = await pages(pair.pg, path, token);
+    assert.deepEqual(b, a, `GET ${path} (${token})`);
+    answers.push(a);
+  }
+  return answers;
+}
+
+const items = (answer: unknown[] | undefined): unknown[] => (answer ?? []).flatMap((p) => (p as { items?: unknown[] }).items ?? []);
+
+describe('the same data in SQLite and in PostgreSQL', () => {
+  before(async () => {
+    const db = await createTestDatabase();
+    drop = db.drop;
+    // Long retention: the fixtures are from 2025 and must stay for the comparison.
+    pair.sqlite = await startTestListener({ store: { retentionDays: 3650 } });
+    pair.pg = await startTestListener({ store: { url: db.url, retentionDays: 3650 } });
+
+    const a = profiles(300, 'a', 'project-a');
+    await bothPost('/v1/ingest', ndjson(a.slice(0, 200)), { gzip: true });
+    // A retry overlapping the first batch: new lines are stored, old ones counted as duplicates.
+    await bothPost('/v1/ingest', ndjson(a.slice(150, 300)), { gzip: true });
+    await bothPost('/v1/ingest', ndjson(profiles(60, 'b', 'project-b')), { gzip: true, token: 'token-all' });
+    await bothPost('/v1/ingest', ndjson(profiles(20, 'z', 'Zeta')), { token: 'token-all' });
+    // Far from today: before any partition and after the ones created ahead.
+    await bothPost('/v1/ingest', ndjson([variantProfile({ id: 'old-1', ts: 1_000_000_000 }), variantProfile({ id: 'future-1', ts: NOW + 40 * 86_400 })]));
+    // The PHP agent's own shape, its Postgres-agent activity, and activity over NDJSON linking to a profile.
+    await bothPost('/ingest/php', fixtureText('php-agent-original-shape.json'), { headers: { 'Content-Type': 'application/json' } });
+    await bothPost('/ingest/postgres', fixtureText('postgres-agent-activity.json'), { headers: { 'Content-Type': 'application/json' } });
+    const activity = [0, 1, 2].map((k) => ({ source: 'pg_stat_activity', project: 'project-a', correlation_id: `act-${k}`, timestamp: BASE + 100 + k, data: { sessions: [{ application_name: 'bitville-a-3', query: '/* correlation:a-3 */ SELECT 1' }] } }));
+    await bothPost('/v1/ingest', ndjson(activity));
+    await bothPost('/v1/ingest', ndjson(activity)); // duplicates
+    await bothPost('/api/profiling', JSON.stringify(variantProfile({ id: 'compat-1', ts: BASE + 50 })), { headers: { 'Content-Type': 'application/json' } });
+    await bothPost('/v1/ingest', 'not json\n{"also": "no correlation id", "project": "project-a", "timestamp": ' + (BASE + 7) + '}\n');
+  });
+  after(async () => {
+    await pair.sqlite?.close();
+    await pair.pg?.close();
+    await drop();
+  });
+
+  test('projects: the list, for a token of all projects and for a token of some', async () => {
+    const [all] = await same(['/api/v1/projects?x=1']);
+    assert.equal(items(all).length, 4);
+    await same(['/api/v1/projects?x=1'], 'token-a');
+    await same(['/api/v1/projects?x=1'], 'token-b');
+  });
+
+  test('search with each filter, alone and combined, paged by cursor', async () => {
+    const w = WINDOWS[1] as { from: number; to: number };
+    const paths = [
+      '/api/v1/requests?limit=37',
+      '/api/v1/requests?project=project-a&limit=50',
+      '/api/v1/requests?project=project-b&limit=1000',
+      '/api/v1/requests?url=products&limit=40',
+      '/api/v1/requests?url=PRODUCTS%2F4&limit=40',
+      '/api/v1/requests?url=50%25_&limit=40',
+      '/api/v1/requests?method=post&limit=40',
+      '/api/v1/requests?status=500&limit=40',
+      '/api/v1/requests?host=web-02&limit=40',
+      '/api/v1/requests?min_ms=2000&limit=40',
+      '/api/v1/requests?max_ms=10&limit=40',
+      '/api/v1/requests?min_ms=100&max_ms=900&limit=40',
+      `/api/v1/requests?from=${w.from}&to=${w.to}&limit=40`,
+      `/api/v1/requests?to=${BASE + 600}&limit=40`,
+      '/api/v1/requests?q=cart&limit=40',
+      '/api/v1/requests?q=web-0&limit=40',
+      '/api/v1/requests?q=%7Bid%7D&limit=40',
+      '/api/v1/requests?q=a-17&limit=40',
+      '/api/v1/requests?q=3f1c2a9e-6b7d-4e2f-9a1b-0c5d7e8f9a10&limit=40',
+      `/api/v1/requests?project=project-a&method=GET&status=200&host=web-01&min_ms=5&from=${BASE}&to=${NOW + 60}&url=product&limit=10`,
+      '/api/v1/requests?project=nobody&limit=10',
+    ];
+    const answers = await same(paths);
+    assert.ok(items(answers[0]).length > 380, 'every profile is found by paging');
+    for (const [i, a] of answers.entries()) if (i !== paths.length - 1) assert.ok(items(a).length > 0, `${paths[i]} finds something`);
+    await same(['/api/v1/requests?limit=100', '/api/v1/requests?project=project-b&limit=10'], 'token-a');
+  });
+
+  test('request detail with payload, db_activity and comparison; unknown ids and other projects alike', async () => {
+    const ids = ['a-3', 'a-17', 'a-150', 'a-299', 'b-5', 'z-1', 'compat-1', 'old-1', 'future-1', '3f1c2a9e-6b7d-4e2f-9a1b-0c5d7e8f9a10', 'nope'];
+    const answers = await same(ids.map((id) => `/api/v1/requests/${id}?x=1`));
+    const linked = answers[0]?.[0] as { db_activity: unknown[]; comparison: { sample_size: number } };
+    assert.equal(linked.db_activity.length, 3, 'a-3 has its three activity records');
+    assert.ok(linked.comparison.sample_size > 0, 'and a baseline to compare with');
+    const fixture = answers[9]?.[0] as { db_activity: unknown[] };
+    assert.equal(fixture.db_activity.length, 1, "the fixture's Postgres-agent record is linked");
+    await same(['/api/v1/requests/a-3?project=project-a', '/api/v1/requests/a-3?project=project-b', '/api/v1/requests/b-5?x=1'], 'token-a');
+  });
+
+  test('the three rankings over several windows, with limits that cut through ties', async () => {
+    const paths: string[] = [];
+    for (const w of WINDOWS) {
+      for (const kind of ['endpoints', 'queries', 'functions']) {
+        paths.push(`/api/v1/stats/${kind}?from=${w.from}&to=${w.to}`);
+        paths.push(`/api/v1/stats/${kind}?project=project-a&from=${w.from}&to=${w.to}&limit=2`);
+        paths.push(`/api/v1/stats/${kind}?project=project-b&from=${w.from}&to=${w.to}&limit=1`);
+      }
+    }
+    const answers = await same(paths);
+    assert.ok(items(answers[0]).length >= 5, 'endpoints are ranked');
+    assert.ok(items(answers[2]).length === 1);
+    await same(paths.slice(0, 3), 'token-b');
+  });
+
+  test('timeseries by minute and by hour, and one key over time', async () => {
+    const paths: string[] = [];
+    for (const w of WINDOWS) {
+      paths.push(`/api/v1/stats/timeseries?from=${w.from}&to=${w.to}&step=60`);
+      paths.push(`/api/v1/stats/timeseries?project=project-a&from=${w.from}&to=${w.to}&step=3600`);
+      paths.push(`/api/v1/stats/timeseries?from=${w.from}&to=${w.to}&step=300`);
+      paths.push(`/api/v1/stats/key?kind=endpoints&key=${encodeURIComponent('GET /products/{id}')}&from=${w.from}&to=${w.to}&step=60`);
+      paths.push(`/api/v1/stats/key?kind=queries&key=${encodeURIComponent('SELECT * FROM users WHERE id = ?')}&from=${w.from}&to=${w.to}&step=3600`);
+      paths.push(`/api/v1/stats/key?kind=functions&key=${encodeURIComponent('App\\Cart::total')}&project=project-a&from=${w.from}&to=${w.to}&step=600`);
+    }
+    const answers = await same(paths);
+    const series = items(answers[0]) as { count: number }[];
+    assert.ok(series.reduce((n, p) => n + p.count, 0) > 380, 'the series counts every profile in the window');
+    assert.ok((answers[3]?.[0] as { count: number }).count > 0, 'the endpoint has samples');
+  });
+});
