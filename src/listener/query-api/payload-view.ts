@@ -21,14 +21,12 @@ export function viewPayload(body: Buffer, maxBytes: number): PayloadView {
   }
 }
 
-/** The payload field and, when it was left out, why: `{payload: null, payload_omitted: {reason, bytes}}`. */
-export function payloadFields(view: PayloadView, name: 'payload' | 'record'): Record<string, unknown> {
-  switch (view.kind) {
-    case 'json':
-      return { [name]: view.value };
-    case 'text':
-      return { [name]: view.text };
-    case 'omitted':
-      return { [name]: null, [`${name}_omitted`]: { reason: view.reason, bytes: view.bytes } };
-  }
+/** What the answer carries for a view: the parsed JSON, the text when it is not JSON, or null when left out. */
+export function viewValue(view: PayloadView): unknown {
+  return view.kind === 'json' ? view.value : view.kind === 'text' ? view.text : null;
+}
+
+/** `{<name>_omitted: {reason, bytes}}` when the view was left out, else nothing. */
+export function omittedField(view: PayloadView, name: 'payload' | 'record'): Record<string, { reason: OmittedReason; bytes: number }> {
+  return view.kind === 'omitted' ? { [`${name}_omitted`]: { reason: view.reason, bytes: view.bytes } } : {};
 }

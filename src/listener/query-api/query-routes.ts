@@ -9,7 +9,9 @@ import type { ListenerMetrics } from '../metrics.js';
 import { principalOf, requireToken } from '../request-auth.js';
 import type { ProjectScope, StatsKind, Store } from '../store/store.js';
 import { compareRequest, profileFrom } from './compare-request.js';
-import { payloadFields, viewPayload } from './payload-view.js';
+import { requestDatabase } from './db-correlation.js';
+import { linkRequests, registerDbRoutes } from './db-routes.js';
+import { omittedField, viewPayload, viewValue } from './payload-view.js';
 import { bucketValue, percentile, round } from '../store/duration-buckets.js';
 import { DEFAULT_WINDOW_S, MAX_POINTS, MAX_WINDOW_S, controlCharacterParam, describeIssues, detailParams, keyParams, searchParams, windowParams } from './query-params.js';
 
@@ -24,13 +26,22 @@ export interface QueryRoutesOptions {
 }
 
 const DB_ACTIVITY_LIMIT = 200;
+/** limits.maxLineBytes's default: nothing larger can be ingested. */
+const DEFAULT_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+
+export type Timed = <Q extends z.ZodType>(
+  route: string,
+  schema: Q,
+  handler: (params: z.infer<Q>, principal: Principal, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+export type ScopeFor = (principal: Principal, project: string | undefined, reply: FastifyReply) => ProjectScope | undefined;
 
 /** Read API (DESIGN 7): JSON, token-protected, a token reads only its projects. */
 export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions): void {
   const onRequest = requireToken(o.auth);
   const now = o.now ?? Date.now;
 
-  const timed = <Q extends z.ZodType>(route: string, schema: Q, handler: (params: z.infer<Q>, principal: Principal, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+  const timed: Timed = <Q extends z.ZodType>(route: string, schema: Q, handler: (params: z.infer<Q>, principal: Principal, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       const end = o.metrics.querySeconds.startTimer({ route });
       try {
@@ -92,10 +103,16 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
     const own = view.kind === 'json' && isObj(view.value) ? profileFrom(view.value, row.body) : null;
     const activity = await o.store.dbActivity(row.project, row.correlation_id, DB_ACTIVITY_LIMIT);
     const { body: _body, id: _rowId, ...summary } = row;
+    const dbActivity = activity.map((a) => {
+      const v = viewPayload(a.body, o.maxPayloadBytes);
+      return { source: a.source, timestamp: a.timestamp, project: a.project, record: viewValue(v), ...omittedField(v, 'record') };
+    });
     return {
       ...summary,
-      ...payloadFields(view, 'payload'),
-      db_activity: activity.map((a) => ({ source: a.source, timestamp: a.timestamp, project: a.project, ...payloadFields(viewPayload(a.body, o.maxPayloadBytes), 'record') })),
+      payload: viewValue(view),
+      ...omittedField(view, 'payload'),
+      db_activity: dbActivity,
+      database: await linkRequests(o.store, projects, requestDatabase(row.correlation_id, dbActivity)),
       comparison: await compareRequest(o.store, row, own, o.maxPayloadBytes),
     };
   }));
@@ -156,9 +173,11 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
       series: d.series,
     };
   }));
+
+  registerDbRoutes(app, { store: o.store, onRequest, timed, scopeFor, now });
 }
 
-function windowOf(from: number | undefined, to: number | undefined, now: () => number): { from: number; to: number } | string {
+export function windowOf(from: number | undefined, to: number | undefined, now: () => number): { from: number; to: number } | string {
   const t = to ?? now() / 1000;
   const f = from ?? t - DEFAULT_WINDOW_S;
   if (f >= t) return 'from must be before to';
@@ -166,3 +185,10 @@ function windowOf(from: number | undefined, to: number | undefined, now: () => n
   return { from: f, to: t };
 }
 
+/**
+ * A stored payload or record for an answer: parsed JSON, its text when it is not JSON, or null
+ * when it is too deep or over `maxBytes` to parse safely (payload-view.ts).
+ */
+export function parseJson(body: Buffer, maxBytes: number = DEFAULT_MAX_PAYLOAD_BYTES): unknown {
+  return viewValue(viewPayload(body, maxBytes));
+}
