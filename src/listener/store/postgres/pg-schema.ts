@@ -130,8 +130,9 @@ export const PG_MIGRATIONS: readonly { version: number; description: string; sql
 
       CREATE TABLE projects (name text PRIMARY KEY, first_seen float8 NOT NULL, last_seen float8 NOT NULL);
 
-      -- store migrate (store-copy.ts): how far a copy from a SQLite file got, per source table.
-      CREATE TABLE copy_progress (source text NOT NULL, tbl text NOT NULL, last_id bigint NOT NULL, PRIMARY KEY (source, tbl));
+      -- store migrate (store-copy.ts): how far a copy from a SQLite file got, per source table
+      -- (a row id, or the last rollup primary key as JSON).
+      CREATE TABLE copy_progress (source text NOT NULL, tbl text NOT NULL, position text NOT NULL, PRIMARY KEY (source, tbl));
     `,
   },
 ];
