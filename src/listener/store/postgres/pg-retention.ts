@@ -2,12 +2,12 @@ import type { Pool } from 'pg';
 import { DAY_S, type Partitions } from './pg-partitions.js';
 
 /** Row deletes, each bounded by `$2` rows so no statement holds locks for long. */
-const BOUNDED = (table: string, older: string): string => `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${older} LIMIT $2))`;
+const BOUNDED = (table: string, older: string): string => `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${older} LIMIT $2::int))`;
 const DEFAULT_ROWS = [
   BOUNDED('requests_default', 'ts < $1'),
   BOUNDED('db_activity_default', 'ts < $1'),
   BOUNDED('db_activity_links_default', 'ts < $1'),
-  BOUNDED('rollups_default', 't + res <= $1'),
+  BOUNDED('rollups_default', 't + res <= $1::float8'),
 ];
 const KEY_ROWS = [BOUNDED('request_keys', 'ts < $1'), BOUNDED('activity_keys', 'ts < $1')];
 
