@@ -34,6 +34,8 @@ namespace Bitville\Apm {
             'request_metadata_enabled' => true,
             'profiler' => 'auto',
             'sample_rate' => 1.0,
+            'pg_application_name' => true,
+            'pg_sql_comment' => true,
         ];
 
         /** BITVILLE_APM_<KEY>, spelled out: this loop runs on every request. */
@@ -49,6 +51,8 @@ namespace Bitville\Apm {
             'request_metadata_enabled' => 'BITVILLE_APM_REQUEST_METADATA_ENABLED',
             'profiler' => 'BITVILLE_APM_PROFILER',
             'sample_rate' => 'BITVILLE_APM_SAMPLE_RATE',
+            'pg_application_name' => 'BITVILLE_APM_PG_APPLICATION_NAME',
+            'pg_sql_comment' => 'BITVILLE_APM_PG_SQL_COMMENT',
         ];
 
         const DEFAULT_CONFIG_FILE = '/etc/bitville-apm/profiling.ini';

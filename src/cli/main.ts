@@ -9,6 +9,7 @@ import { registerSendCommand } from './send.js';
 import { registerSpoolCommand } from './spool.js';
 import { registerConfigCommand } from './config.js';
 import { registerStoreCommand } from './store.js';
+import { registerPgAgentCommand } from './pg-agent.js';
 import { reportStartFailure } from './fatal.js';
 
 // One CLI for every role (DESIGN section 1); each subcommand lives in its own file.
@@ -25,6 +26,7 @@ registerSendCommand(program);
 registerSpoolCommand(program);
 registerConfigCommand(program);
 registerStoreCommand(program);
+registerPgAgentCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportStartFailure(process.argv[2] ?? 'cli', err, null);

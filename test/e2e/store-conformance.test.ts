@@ -20,6 +20,16 @@ const WINDOWS = [
 
 const profiles = (n: number, prefix: string, project: string): Record<string, unknown>[] => variedProfiles(n, prefix, project, BASE, NOW, 7 + prefix.charCodeAt(0));
 
+/** pg-agent records: request a-5's session waits on a lock held by a-4's session (pid 901). */
+function lockRecords(): Record<string, unknown>[] {
+  const holder = { pid: 901, session_key: 'pg:901:1764150000', application_name: 'bitville-a-4', state: 'idle in transaction', query: 'UPDATE t SET a = 1' };
+  const waiter = { pid: 902, session_key: 'pg:902:1764150001', application_name: 'bitville-a-5', state: 'active', query: "/*bitville_id='a-5',traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'*/ UPDATE t SET a = 2" };
+  return [0, 1].flatMap((k) => [
+    { source: 'pg_stat_activity', project: 'project-a', correlation_id: `pg-conf-act-${k}`, timestamp: BASE + 200 + k, data: { by_wait_event_type: { Lock: 1, CPU: 2 }, sessions: [{ ...waiter, wait_event_type: 'Lock', wait_event: 'transactionid', blocked_by: [901], state_ms: 800 + k * 1000 }] } },
+    { source: 'pg_locks', project: 'project-a', correlation_id: `pg-conf-lock-${k}`, timestamp: BASE + 200 + k, data: { waits: [{ ...waiter, locktype: 'transactionid', mode: 'ShareLock', relation: null, transactionid: '725', waiting_ms: 800 + k * 1000, blocked_by: [holder] }], blockers: [{ ...holder, blocked_pids: [902] }], count: 1 } },
+  ]);
+}
+
 interface Pair {
   sqlite: TestListener;
   pg: TestListener;
@@ -65,6 +75,7 @@ describe('the same data in SQLite and in PostgreSQL', () => {
     const activity = [0, 1, 2].map((k) => ({ source: 'pg_stat_activity', project: 'project-a', correlation_id: `act-${k}`, timestamp: BASE + 100 + k, data: { sessions: [{ application_name: 'bitville-a-3', query: '/* correlation:a-3 */ SELECT 1' }] } }));
     await bothPost('/v1/ingest', ndjson(activity));
     await bothPost('/v1/ingest', ndjson(activity)); // duplicates
+    await bothPost('/v1/ingest', ndjson(lockRecords()));
     await bothPost('/api/profiling', JSON.stringify(variantProfile({ id: 'compat-1', ts: BASE + 50 })), { headers: { 'Content-Type': 'application/json' } });
     await bothPost('/v1/ingest', 'not json\n{"also": "no correlation id", "project": "project-a", "timestamp": ' + (BASE + 7) + '}\n');
   });
@@ -122,6 +133,15 @@ describe('the same data in SQLite and in PostgreSQL', () => {
     const fixture = answers[9]?.[0] as { db_activity: unknown[] };
     assert.equal(fixture.db_activity.length, 1, "the fixture's Postgres-agent record is linked");
     await same(['/api/v1/requests/a-3?project=project-a', '/api/v1/requests/a-3?project=project-b', '/api/v1/requests/b-5?x=1'], 'token-a');
+  });
+
+  test('database correlation: a request\'s locks, a blocking session\'s page and the database overview', async () => {
+    const [detail, session, overview] = await same(['/api/v1/requests/a-5?project=project-a', '/api/v1/db/sessions/pg:901:1764150000?project=project-a', `/api/v1/db/overview?project=project-a&from=${BASE}&to=${BASE + 600}`]);
+    const database = (detail?.[0] as { database: { locks: { held_by: { correlation_id: string }[] }[] } }).database;
+    assert.equal(database.locks[0]?.held_by[0]?.correlation_id, 'a-4');
+    assert.deepEqual((session?.[0] as { blocked: { waiter: { correlation_id: string } }[] }).blocked.map((b) => b.waiter.correlation_id), ['a-5']);
+    assert.equal((overview?.[0] as { blockers: { session_key: string }[] }).blockers[0]?.session_key, 'pg:901:1764150000');
+    await same(['/api/v1/db/sessions/pg:901:1764150000?project=project-b', `/api/v1/db/overview?from=${BASE}&to=${BASE + 600}`], 'token-a');
   });
 
   test('the three rankings over several windows, with limits that cut through ties', async () => {

@@ -5,7 +5,7 @@ import { insertBatchPg } from './postgres/pg-ingest.js';
 import { dayOf } from './postgres/pg-partitions.js';
 import { openPgDatabase, type PgDatabase } from './postgres/postgres-store.js';
 import { inTransaction } from './postgres/pg-tx.js';
-import { openSqliteExport, type RollupPosition } from './sqlite/sqlite-export.js';
+import { openSqliteReader, type RollupPosition } from './sqlite/sqlite-reader.js';
 
 export interface CopyOptions {
   /** Absolute path of the SQLite store; also the name its progress is kept under. */
@@ -39,7 +39,7 @@ export type CopyReport = Record<CopyProgress['table'], { read: number; copied: n
  * - Progress for rows is kept too, only so a rerun does not have to re-read what is done.
  */
 export async function copySqliteToPostgres(o: CopyOptions): Promise<CopyReport> {
-  const src = openSqliteExport(o.from);
+  const src = openSqliteReader(o.from);
   const retentionDays = 36_500; // partitions for every day there is data for; the listener's retention trims later
   const db = await openPgDatabase({ target: o.to, retentionDays, partitionsAhead: 1, log: o.log });
   const report: CopyReport = { requests: { read: 0, copied: 0 }, db_activity: { read: 0, copied: 0 }, rollups: { read: 0, copied: 0 }, projects: { read: 0, copied: 0 } };

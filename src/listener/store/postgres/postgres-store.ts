@@ -14,6 +14,7 @@ import { buildPgSearch } from './pg-search.js';
 import { createPgStats } from './pg-stats.js';
 import { PG_TYPES } from './pg-types.js';
 import { deleteExpired } from './pg-retention.js';
+import { createPgExport } from './pg-export.js';
 
 export interface PostgresStoreOptions {
   target: PgTarget;
@@ -60,6 +61,7 @@ export async function openPgDatabase(o: PostgresStoreOptions): Promise<PgDatabas
  */
 export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store> {
   const { pool, partitions, rollups } = await openPgDatabase(o);
+  const exports = createPgExport(pool, o.target.pool, o.now ?? Date.now);
   const stats = createPgStats(pool);
   let closed = false;
   const q = async <T extends object>(name: string, text: string, values: unknown[]): Promise<T[]> => (await pool.query<T>({ name, text, values })).rows;
@@ -109,6 +111,19 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
       return rows.map(({ encoding, ...a }) => ({ ...a, body: unpackPayload(encoding, a.body) }));
     },
 
+    async activityInWindow(window, sources, limit) {
+      if (sources.length === 0 || (window.projects !== null && window.projects.length === 0)) return [];
+      // Partition pruning on ts; the (ts, id) index gives the order.
+      const rows = await q<Row<StoredActivity>>(
+        'bv_activity_window',
+        `SELECT project, source, ts AS timestamp, body, encoding FROM db_activity
+         WHERE ts >= $1 AND ts < $2 AND source = ANY($3::text[]) AND ($4::text[] IS NULL OR project = ANY($4::text[]))
+         ORDER BY ts, id LIMIT $5`,
+        [window.from, window.to, [...sources], window.projects === null ? null : [...window.projects], limit],
+      );
+      return rows.map(({ encoding, ...a }) => ({ ...a, body: unpackPayload(encoding, a.body) }));
+    },
+
     async recentPayloads(project, endpoint, beforeTs, excludeId, limit) {
       const rows = await q<{ body: Buffer; encoding: number }>(
         'bv_recent_payloads',
@@ -131,7 +146,7 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
 
     async deleteOlderThan(cutoff, maxRows) {
       await partitions.createAhead(); // hourly with retention: tomorrow's partitions exist well before midnight
-      return deleteExpired(pool, partitions, cutoff, maxRows);
+      return deleteExpired(pool, partitions, cutoff, maxRows, exports);
     },
 
     // Dropped partitions give their space back at once; row deletes are left to autovacuum.
@@ -146,9 +161,17 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
       return r[0] ?? { requests: 0, db_activity: 0 };
     },
 
+    activateExporters: exports.activateExporters,
+    exportCursor: exports.exportCursor,
+    readForExport: exports.readForExport,
+    saveExportCursor: exports.saveExportCursor,
+    exportBacklog: exports.exportBacklog,
+    exportLease: exports.exportLease,
+
     async close() {
       if (closed) return;
       closed = true;
+      await exports.close();
       await pool.end();
     },
   };
