@@ -4,10 +4,10 @@ import { DAY_S, type Partitions } from './pg-partitions.js';
 import { inTransaction } from './pg-tx.js';
 
 /** Row deletes, each bounded by `$2` rows so no statement holds locks for long. */
-const BOUNDED = (table: string, older: string): string => `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${older} LIMIT $2))`;
+const BOUNDED = (table: string, older: string): string => `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${older} LIMIT $2::int))`;
 const DEFAULT_ROWS = [
   BOUNDED('db_activity_links_default', 'ts < $1'),
-  BOUNDED('rollups_default', 't + res <= $1'),
+  BOUNDED('rollups_default', 't + res <= $1::float8'),
 ];
 /** Default-partition rows exporters may not have sent yet: counted (pg-export.ts) in the delete's transaction. */
 const DEFAULT_DATA = [
@@ -33,10 +33,10 @@ export async function deleteExpired(pool: Pool, partitions: Partitions, cutoff: 
   for (const d of DEFAULT_DATA) {
     // The rows picked once (a temp table of their ctids), counted for the exporters, then deleted, in one transaction.
     n += await inTransaction(pool, async (c) => {
-      await c.query('CREATE TEMP TABLE IF NOT EXISTS bv_gone (ctid tid) ON COMMIT DELETE ROWS');
+      await c.query('CREATE TEMP TABLE IF NOT EXISTS bv_gone (gone tid) ON COMMIT DELETE ROWS');
       await c.query(`INSERT INTO bv_gone SELECT ctid FROM ${d.table} WHERE ts < $1 LIMIT $2`, [cutoff, maxRows]);
-      await exports.countDropped(c, d.stream, d.table, 'r.ctid IN (SELECT ctid FROM bv_gone)', []);
-      return (await c.query(`DELETE FROM ${d.table} WHERE ctid IN (SELECT ctid FROM bv_gone)`)).rowCount ?? 0;
+      await exports.countDropped(c, d.stream, d.table, 'r.ctid IN (SELECT gone FROM bv_gone)', []);
+      return (await c.query(`DELETE FROM ${d.table} WHERE ctid IN (SELECT gone FROM bv_gone)`)).rowCount ?? 0;
     });
   }
   for (const sql of DEFAULT_ROWS) n += (await pool.query(sql, [cutoff, maxRows])).rowCount ?? 0;

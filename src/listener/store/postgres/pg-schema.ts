@@ -157,6 +157,14 @@ export const PG_MIGRATIONS: readonly { version: number; description: string; sql
       );
     `,
   },
+  {
+    version: 3,
+    description: 'store migrate: copy progress as text (a row id, or a rollup primary key as JSON)',
+    sql: `
+      ALTER TABLE copy_progress ALTER COLUMN last_id TYPE text USING last_id::text;
+      ALTER TABLE copy_progress RENAME COLUMN last_id TO position;
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
