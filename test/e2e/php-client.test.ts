@@ -163,6 +163,7 @@ for (const profiler of ['tideways', 'excimer'] as const) {
         BITVILLE_APM_DAEMON_SOCKET_PATH: stack.daemon.socketPath,
         BITVILLE_APM_PROFILING_THRESHOLD_MS: '250',
         BITVILLE_APM_PROFILER: profiler,
+        BITVILLE_APM_PROFILER_SAMPLE_RATE: '1',
       });
       try {
         await app.get('/slow?ms=300');
