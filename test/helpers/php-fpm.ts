@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './listener-process.js';
 import { waitFor } from './wait-for.js';
+import { skipUnlessRequired } from './require-all.js';
 
 export const FPM_BIN = '/usr/sbin/php-fpm8.2';
 export const NGINX_BIN = '/usr/sbin/nginx';
@@ -20,9 +21,9 @@ export const WWW_GID = 33;
 
 /** Why nginx + PHP-FPM tests cannot run here, or false. */
 export function fpmMissing(): string | false {
-  if (!existsSync(FPM_BIN)) return `${FPM_BIN} is missing (apt-get install php8.2-fpm; .ci/run installs it)`;
-  if (!existsSync(NGINX_BIN)) return `${NGINX_BIN} is missing (apt-get install nginx; .ci/run installs it)`;
-  if (process.getuid?.() !== 0) return 'FPM workers run as www-data, so the master must start as root';
+  if (!existsSync(FPM_BIN)) return skipUnlessRequired(`${FPM_BIN} is missing (apt-get install php8.2-fpm; .ci/run installs it)`);
+  if (!existsSync(NGINX_BIN)) return skipUnlessRequired(`${NGINX_BIN} is missing (apt-get install nginx; .ci/run installs it)`);
+  if (process.getuid?.() !== 0) return skipUnlessRequired('FPM workers run as www-data, so the master must start as root');
   return false;
 }
 
