@@ -35,6 +35,8 @@ namespace Bitville\Apm {
             'profiler' => 'auto',
             'sample_rate' => 1.0,
             'profiler_sample_rate' => 0.1,
+            'pg_application_name' => true,
+            'pg_sql_comment' => true,
         ];
 
         /** BITVILLE_APM_<KEY> => key, spelled out: every request looks these up. */
@@ -51,6 +53,8 @@ namespace Bitville\Apm {
             'BITVILLE_APM_PROFILER' => 'profiler',
             'BITVILLE_APM_SAMPLE_RATE' => 'sample_rate',
             'BITVILLE_APM_PROFILER_SAMPLE_RATE' => 'profiler_sample_rate',
+            'BITVILLE_APM_PG_APPLICATION_NAME' => 'pg_application_name',
+            'BITVILLE_APM_PG_SQL_COMMENT' => 'pg_sql_comment',
         ];
 
         const DEFAULT_CONFIG_FILE = '/etc/bitville-apm/profiling.ini';
@@ -134,7 +138,8 @@ namespace Bitville\Apm {
                 || \defined('BITVILLE_APM_INBOX_PATH') || \defined('BITVILLE_APM_LISTENER_TIMEOUT_MS')
                 || \defined('BITVILLE_APM_SQL_CAPTURE_ENABLED') || \defined('BITVILLE_APM_SQL_STACK_TRACE_LIMIT')
                 || \defined('BITVILLE_APM_REQUEST_METADATA_ENABLED') || \defined('BITVILLE_APM_PROFILER')
-                || \defined('BITVILLE_APM_SAMPLE_RATE') || \defined('BITVILLE_APM_PROFILER_SAMPLE_RATE');
+                || \defined('BITVILLE_APM_SAMPLE_RATE') || \defined('BITVILLE_APM_PROFILER_SAMPLE_RATE')
+                || \defined('BITVILLE_APM_PG_APPLICATION_NAME') || \defined('BITVILLE_APM_PG_SQL_COMMENT');
             $server = PHP_SAPI === 'fpm-fcgi' || PHP_SAPI === 'cgi-fcgi' || PHP_SAPI === 'cli' ? $_SERVER : self::environment();
             $set = \array_intersect_key($server, self::KEYS); // NAME => raw value, environment
             if ($constants) {

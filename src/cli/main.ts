@@ -8,6 +8,8 @@ import { registerStatusCommand } from './status.js';
 import { registerSendCommand } from './send.js';
 import { registerSpoolCommand } from './spool.js';
 import { registerConfigCommand } from './config.js';
+import { registerStoreCommand } from './store.js';
+import { registerPgAgentCommand } from './pg-agent.js';
 import { reportStartFailure } from './fatal.js';
 
 // One CLI for every role (DESIGN section 1); each subcommand lives in its own file.
@@ -23,6 +25,8 @@ registerStatusCommand(program);
 registerSendCommand(program);
 registerSpoolCommand(program);
 registerConfigCommand(program);
+registerStoreCommand(program);
+registerPgAgentCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportStartFailure(process.argv[2] ?? 'cli', err, null);

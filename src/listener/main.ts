@@ -15,7 +15,10 @@ import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { createListenerMetrics } from './metrics.js';
 import { registerQueryRoutes } from './query-api/query-routes.js';
+import { createExporters } from './export/exporters.js';
 import { createRetention } from './retention.js';
+import { isPostgresUrl, pgTarget, redactUrl } from './store/postgres/pg-connection.js';
+import { openPostgresStore } from './store/postgres/postgres-store.js';
 import { createSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -43,7 +46,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
     throw new Error(`refusing to start without a token: set tokens in listener.yaml (the placeholder "${PLACEHOLDER_TOKEN}" does not count) or pass --insecure-dev`);
   }
   if (insecureDev) log.warn('--insecure-dev: requests without a token may read and write every project');
-  const { store, kind: storeKind } = openStore(config);
+  const { store, kind: storeKind } = await openStore(config, log);
   const metrics = createListenerMetrics();
   const logLimited = rateLimitedLog(log);
   const startedAt = Date.now();
@@ -51,6 +54,14 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   const service = createIngestService(store, metrics);
   const pool = createParsePool();
   const retention = createRetention({ store, retentionDays: config.store.retentionDays, intervalMs: config.store.retentionIntervalMs, metrics, log, logLimited });
+  let exporters: ReturnType<typeof createExporters>;
+  try {
+    exporters = createExporters({ config: config.exporters, store, registry: metrics.registry, log: log.child({ component: 'export' }), logLimited });
+  } catch (err) {
+    await pool.stop();
+    await store.close();
+    throw err;
+  }
 
   let app: FastifyInstance;
   try {
@@ -89,7 +100,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
     maxBodyBytes: config.limits.maxBodyBytes,
   });
   registerQueryRoutes(app, { auth, store, metrics });
-  registerHealthRoutes(app, { store, storeKind, service, retention, metrics, startedAt });
+  registerHealthRoutes(app, { store, storeKind, service, retention, exporters, metrics, startedAt });
   registerDashboardRoutes(app);
 
   let udp: UdpIngest | null = null;
@@ -119,6 +130,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
     throw err;
   }
   retention.start();
+  await exporters.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const { host } = parseHostPort(config.listen);
@@ -139,6 +151,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
         await udp?.stop();
         await retention.stop();
         await app.close();
+        await exporters.stop(); // after ingest stopped; saves each cursor
         await pool.stop();
         await store.close();
         log.info('listener stopped');
@@ -148,10 +161,21 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   };
 }
 
-function openStore(config: Readonly<ListenerConfig>): { store: Store; kind: string } {
+async function openStore(config: Readonly<ListenerConfig>, log: Logger): Promise<{ store: Store; kind: string }> {
   const url = config.store.url;
-  if (/^postgres(ql)?:\/\//.test(url)) throw new Error(`store.url = "${url}": PostgreSQL storage is not implemented yet; use "sqlite:<file>"`);
-  if (!url.startsWith('sqlite:')) throw new Error(`store.url = "${url}": expected "sqlite:<file>" or a postgres:// URL`);
+  if (isPostgresUrl(url)) {
+    const t = pgTarget(config.store);
+    if (!t.ok) throw new Error(t.message);
+    try {
+      mkdirSync(config.dataDir, { recursive: true }); // listener.json goes there
+    } catch (err) {
+      throw new Error(`dataDir: cannot create ${config.dataDir}: ${(err as Error).message}`);
+    }
+    const store = await openPostgresStore({ target: t.target, retentionDays: config.store.retentionDays, partitionsAhead: config.store.partitionsAhead, log: log.child({ component: 'store' }) });
+    log.info({ database: t.target.display, sslmode: t.target.sslmode }, 'PostgreSQL store open');
+    return { store, kind: 'postgres' };
+  }
+  if (!url.startsWith('sqlite:')) throw new Error(`store.url = "${redactUrl(url)}": expected "sqlite:<file>" or a postgres:// URL`);
   const path = url.slice('sqlite:'.length);
   const file = isAbsolute(path) ? path : join(config.dataDir, path);
   try {

@@ -6,6 +6,8 @@ import type { ListenerMetrics } from '../metrics.js';
 import { principalOf, requireToken } from '../request-auth.js';
 import type { ProjectScope, StatsKind, Store } from '../store/store.js';
 import { compareRequest, profileOf } from './compare-request.js';
+import { requestDatabase } from './db-correlation.js';
+import { linkRequests, registerDbRoutes } from './db-routes.js';
 import { bucketValue, percentile, round } from '../store/duration-buckets.js';
 import { DEFAULT_WINDOW_S, MAX_POINTS, MAX_WINDOW_S, describeIssues, detailParams, keyParams, searchParams, windowParams } from './query-params.js';
 
@@ -18,12 +20,19 @@ export interface QueryRoutesOptions {
 
 const DB_ACTIVITY_LIMIT = 200;
 
+export type Timed = <Q extends z.ZodType>(
+  route: string,
+  schema: Q,
+  handler: (params: z.infer<Q>, principal: Principal, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+export type ScopeFor = (principal: Principal, project: string | undefined, reply: FastifyReply) => ProjectScope | undefined;
+
 /** Read API (DESIGN 7): JSON, token-protected, a token reads only its projects. */
 export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions): void {
   const onRequest = requireToken(o.auth);
   const now = o.now ?? Date.now;
 
-  const timed = <Q extends z.ZodType>(route: string, schema: Q, handler: (params: z.infer<Q>, principal: Principal, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+  const timed: Timed = <Q extends z.ZodType>(route: string, schema: Q, handler: (params: z.infer<Q>, principal: Principal, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       const end = o.metrics.querySeconds.startTimer({ route });
       try {
@@ -80,10 +89,12 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
     const own = profileOf(row.body);
     const activity = await o.store.dbActivity(row.project, row.correlation_id, DB_ACTIVITY_LIMIT);
     const { body, id: _rowId, ...summary } = row;
+    const dbActivity = activity.map((a) => ({ source: a.source, timestamp: a.timestamp, project: a.project, record: parseJson(a.body) }));
     return {
       ...summary,
       payload: parseJson(body),
-      db_activity: activity.map((a) => ({ source: a.source, timestamp: a.timestamp, project: a.project, record: parseJson(a.body) })),
+      db_activity: dbActivity,
+      database: await linkRequests(o.store, projects, requestDatabase(row.correlation_id, dbActivity)),
       comparison: await compareRequest(o.store, row, own),
     };
   }));
@@ -134,9 +145,11 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
       series: d.series,
     };
   }));
+
+  registerDbRoutes(app, { store: o.store, onRequest, timed, scopeFor, now });
 }
 
-function windowOf(from: number | undefined, to: number | undefined, now: () => number): { from: number; to: number } | string {
+export function windowOf(from: number | undefined, to: number | undefined, now: () => number): { from: number; to: number } | string {
   const t = to ?? now() / 1000;
   const f = from ?? t - DEFAULT_WINDOW_S;
   if (f >= t) return 'from must be before to';
@@ -144,7 +157,7 @@ function windowOf(from: number | undefined, to: number | undefined, now: () => n
   return { from: f, to: t };
 }
 
-function parseJson(body: Buffer): unknown {
+export function parseJson(body: Buffer): unknown {
   try {
     return JSON.parse(body.toString('utf8')) as unknown;
   } catch {
