@@ -8,6 +8,7 @@ import { registerStatusCommand } from './status.js';
 import { registerSendCommand } from './send.js';
 import { registerSpoolCommand } from './spool.js';
 import { registerConfigCommand } from './config.js';
+import { registerStoreCommand } from './store.js';
 import { registerPgAgentCommand } from './pg-agent.js';
 import { reportStartFailure } from './fatal.js';
 
@@ -24,6 +25,7 @@ registerStatusCommand(program);
 registerSendCommand(program);
 registerSpoolCommand(program);
 registerConfigCommand(program);
+registerStoreCommand(program);
 registerPgAgentCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

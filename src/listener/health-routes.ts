@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { VERSION } from '../shared/version.js';
+import type { Exporters } from './export/exporters.js';
 import type { IngestService } from './ingest-api/ingest-service.js';
 import type { ListenerMetrics } from './metrics.js';
 import type { Retention } from './retention.js';
@@ -10,6 +11,7 @@ export interface HealthRoutesOptions {
   storeKind: string;
   service: IngestService;
   retention: Retention;
+  exporters: Exporters;
   metrics: ListenerMetrics;
   startedAt: number;
 }
@@ -26,14 +28,22 @@ export function registerHealthRoutes(app: FastifyInstance, o: HealthRoutesOption
       store = { ok: false, kind: o.storeKind, error: err instanceof Error ? err.message : String(err) };
     }
     const ready = store.ok;
+    // An exporter that is behind or failing does not stop ingest, so it does not make us unready:
+    // it is named in `warnings` (and its check) for monitors to alert on.
+    const exporters = o.exporters.stats();
+    const warnings = Object.values(exporters)
+      .filter((e) => e.state === 'behind' || e.state === 'failing')
+      .map((e) => `exporter ${e.name} is ${e.state}: ${e.backlog} records not sent${e.last_error ? ` (last error ${e.last_error.code})` : ''}`);
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not_ready',
       timestamp: Date.now() / 1000,
-      checks: { store, retention: o.retention.stats(), ingest: o.service.counters() },
+      warnings,
+      checks: { store, retention: o.retention.stats(), ingest: o.service.counters(), exporters },
     });
   });
 
   app.get('/metrics', async (_req, reply) => {
+    o.exporters.stats(); // refreshes the backlog gauges
     const text = await o.metrics.registry.metrics();
     return reply.header('Content-Type', o.metrics.registry.contentType).send(text);
   });

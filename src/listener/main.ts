@@ -15,6 +15,7 @@ import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { createListenerMetrics } from './metrics.js';
 import { registerQueryRoutes } from './query-api/query-routes.js';
+import { createExporters } from './export/exporters.js';
 import { createRetention } from './retention.js';
 import { isPostgresUrl, pgTarget, redactUrl } from './store/postgres/pg-connection.js';
 import { openPostgresStore } from './store/postgres/postgres-store.js';
@@ -53,6 +54,14 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   const service = createIngestService(store, metrics);
   const pool = createParsePool();
   const retention = createRetention({ store, retentionDays: config.store.retentionDays, intervalMs: config.store.retentionIntervalMs, metrics, log, logLimited });
+  let exporters: ReturnType<typeof createExporters>;
+  try {
+    exporters = createExporters({ config: config.exporters, store, registry: metrics.registry, log: log.child({ component: 'export' }), logLimited });
+  } catch (err) {
+    await pool.stop();
+    await store.close();
+    throw err;
+  }
 
   let app: FastifyInstance;
   try {
@@ -91,7 +100,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
     maxBodyBytes: config.limits.maxBodyBytes,
   });
   registerQueryRoutes(app, { auth, store, metrics });
-  registerHealthRoutes(app, { store, storeKind, service, retention, metrics, startedAt });
+  registerHealthRoutes(app, { store, storeKind, service, retention, exporters, metrics, startedAt });
   registerDashboardRoutes(app);
 
   let udp: UdpIngest | null = null;
@@ -121,6 +130,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
     throw err;
   }
   retention.start();
+  await exporters.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const { host } = parseHostPort(config.listen);
@@ -141,6 +151,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
         await udp?.stop();
         await retention.stop();
         await app.close();
+        await exporters.stop(); // after ingest stopped; saves each cursor
         await pool.stop();
         await store.close();
         log.info('listener stopped');

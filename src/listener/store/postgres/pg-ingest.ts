@@ -88,8 +88,11 @@ export interface PgIngestDeps {
   rollups: PgRollupWriter;
 }
 
-/** The Store's insertBatch on PostgreSQL: one transaction for the whole batch, or nothing. */
-export async function insertBatchPg(d: PgIngestDeps, records: readonly ExtractedRecord[], rollup?: BatchRollup): Promise<InsertResult[]> {
+/**
+ * The Store's insertBatch on PostgreSQL: one transaction for the whole batch, or nothing.
+ * `withRollups: false` stores rows only (store migrate copies the rollups themselves).
+ */
+export async function insertBatchPg(d: PgIngestDeps, records: readonly ExtractedRecord[], rollup?: BatchRollup, o: { withRollups: boolean } = { withRollups: true }): Promise<InsertResult[]> {
   await d.partitions.ensure(new Set(records.map((r) => dayOf(r.timestamp))));
   const profiles: { i: number; r: ProfileRecord }[] = [];
   const activities: { i: number; r: ActivityRecord }[] = [];
@@ -135,7 +138,9 @@ export async function insertBatchPg(d: PgIngestDeps, records: readonly Extracted
     }
     // The worker's aggregate covers every profile of the body; it is exact only if all of them are new here.
     const agg = createRollupAggregator();
-    if (rollup && newProfiles.length === rollup.profiles) agg.addBatch(rollup);
+    if (!o.withRollups) {
+      // rows only
+    } else if (rollup && newProfiles.length === rollup.profiles) agg.addBatch(rollup);
     else for (const r of newProfiles) agg.add(rollup ? restoreSamples(r) : r);
     const keys = await d.rollups.write(client, agg.result());
     await touchProjects(client, records, out);

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { LOCK_CLASS, LOCK_PARTITIONS } from './pg-migrate.js';
 import { PARTITIONED } from './pg-schema.js';
 import { inTransaction } from './pg-tx.js';
@@ -33,8 +33,11 @@ export interface Partitions {
   ensure(days: Iterable<number>): Promise<void>;
   /** Today's and the next `partitionsAhead` days' partitions. */
   createAhead(): Promise<void>;
-  /** Drops the oldest day whose every row is older than `cutoff`; returns its row count, null when there is none. */
-  dropOneDay(cutoff: number): Promise<number | null>;
+  /**
+   * Drops the oldest day whose every row is older than `cutoff`; returns its row count, null when there is none.
+   * `beforeDrop` runs in the same transaction before each partition goes (exporters count what they had not sent).
+   */
+  dropOneDay(cutoff: number, beforeDrop?: (client: PoolClient, table: string, partition: string) => Promise<void>): Promise<number | null>;
   days(): number[];
 }
 
@@ -85,7 +88,7 @@ export function createPartitions(o: PartitionOptions): Partitions {
     async createAhead() {
       for (let d = today(); d <= today() + o.ahead; d++) if (!known.has(d)) await create(d);
     },
-    async dropOneDay(cutoff) {
+    async dropOneDay(cutoff, beforeDrop) {
       await this.refresh();
       const old = [...known].filter((d) => (d + 1) * DAY_S <= cutoff).sort((a, b) => a - b)[0];
       if (old === undefined) return null;
@@ -98,6 +101,7 @@ export function createPartitions(o: PartitionOptions): Partitions {
           const exists = await c.query('SELECT to_regclass($1) IS NOT NULL AS e', [name]);
           if (exists.rows[0]?.e !== true) continue; // another listener's retention was first
           if (p.table !== 'db_activity_links') n += Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`)).rows[0]?.n ?? 0);
+          await beforeDrop?.(c, p.table, name);
           await c.query(`DROP TABLE ${name}`);
         }
         return n;

@@ -134,6 +134,37 @@ export const PG_MIGRATIONS: readonly { version: number; description: string; sql
       CREATE TABLE copy_progress (source text NOT NULL, tbl text NOT NULL, last_id bigint NOT NULL, PRIMARY KEY (source, tbl));
     `,
   },
+  {
+    version: 2,
+    description: 'exporters: commit order of each key (tx), export cursors',
+    sql: `
+      -- The transaction that claimed each key: exporters read in (tx, id) order below the oldest
+      -- open transaction, so a row committed late never falls behind a cursor (pg-export.ts).
+      ALTER TABLE request_keys ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
+      ALTER TABLE activity_keys ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
+      CREATE INDEX request_keys_export ON request_keys (tx, id);
+      CREATE INDEX activity_keys_export ON activity_keys (tx, id);
+      CREATE TABLE export_cursors (
+        exporter text NOT NULL,
+        stream text NOT NULL,
+        tx xid8 NOT NULL,
+        pos bigint NOT NULL,
+        in_flight integer NOT NULL DEFAULT 0,
+        dropped_retention bigint NOT NULL DEFAULT 0,
+        active boolean NOT NULL DEFAULT true,
+        updated_at float8 NOT NULL,
+        PRIMARY KEY (exporter, stream)
+      );
+    `,
+  },
+  {
+    version: 3,
+    description: 'store migrate: copy progress as text (a row id, or a rollup primary key as JSON)',
+    sql: `
+      ALTER TABLE copy_progress ALTER COLUMN last_id TYPE text USING last_id::text;
+      ALTER TABLE copy_progress RENAME COLUMN last_id TO position;
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

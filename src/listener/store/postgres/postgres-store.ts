@@ -8,12 +8,13 @@ import type { PgTarget } from './pg-connection.js';
 import { describePgError } from './pg-errors.js';
 import { insertBatchPg } from './pg-ingest.js';
 import { migrate } from './pg-migrate.js';
-import { createPartitions } from './pg-partitions.js';
-import { createPgRollupWriter } from './pg-rollup-writer.js';
+import { createPartitions, type Partitions } from './pg-partitions.js';
+import { createPgRollupWriter, type PgRollupWriter } from './pg-rollup-writer.js';
 import { buildPgSearch } from './pg-search.js';
 import { createPgStats } from './pg-stats.js';
 import { PG_TYPES } from './pg-types.js';
 import { deleteExpired } from './pg-retention.js';
+import { createPgExport } from './pg-export.js';
 
 export interface PostgresStoreOptions {
   target: PgTarget;
@@ -26,14 +27,14 @@ export interface PostgresStoreOptions {
 const SUMMARY = 'id, correlation_id, project, ts AS timestamp, method, url, status, duration_ms, host, sql_count, sql_ms';
 type Row<T> = T & { encoding: number };
 
-/**
- * PostgreSQL store (DESIGN section 11): any number of listeners on one database. Opening it
- * connects, migrates (advisory lock) and creates today's and the next days' partitions; a
- * failure there is a start-up error that names the key and what to do (pg-errors.ts). After
- * start, an unreachable database makes calls throw, which the HTTP layer answers with 503 and
- * Retry-After; the pool reconnects by itself when the database is back.
- */
-export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store> {
+export interface PgDatabase {
+  pool: pg.Pool;
+  partitions: Partitions;
+  rollups: PgRollupWriter;
+}
+
+/** Connects, migrates (advisory lock) and creates today's and the next days' partitions. */
+export async function openPgDatabase(o: PostgresStoreOptions): Promise<PgDatabase> {
   const now = o.now ?? Date.now;
   const pool = new pg.Pool({ ...o.target.pool, types: PG_TYPES });
   // An idle connection that the server closed (restart, failover) must not crash the process.
@@ -48,7 +49,19 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
     await pool.end().catch(() => undefined);
     throw new Error(describePgError(err, o.target));
   }
-  const rollups = createPgRollupWriter();
+  return { pool, partitions, rollups: createPgRollupWriter() };
+}
+
+/**
+ * PostgreSQL store (DESIGN section 11): any number of listeners on one database. Opening it
+ * connects, migrates and creates partitions; a failure there is a start-up error that names the
+ * key and what to do (pg-errors.ts). After start, an unreachable database makes calls throw,
+ * which the HTTP layer answers with 503 and Retry-After; the pool reconnects by itself when the
+ * database is back.
+ */
+export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store> {
+  const { pool, partitions, rollups } = await openPgDatabase(o);
+  const exports = createPgExport(pool, o.target.pool, o.now ?? Date.now);
   const stats = createPgStats(pool);
   let closed = false;
   const q = async <T extends object>(name: string, text: string, values: unknown[]): Promise<T[]> => (await pool.query<T>({ name, text, values })).rows;
@@ -133,7 +146,7 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
 
     async deleteOlderThan(cutoff, maxRows) {
       await partitions.createAhead(); // hourly with retention: tomorrow's partitions exist well before midnight
-      return deleteExpired(pool, partitions, cutoff, maxRows);
+      return deleteExpired(pool, partitions, cutoff, maxRows, exports);
     },
 
     // Dropped partitions give their space back at once; row deletes are left to autovacuum.
@@ -148,9 +161,17 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
       return r[0] ?? { requests: 0, db_activity: 0 };
     },
 
+    activateExporters: exports.activateExporters,
+    exportCursor: exports.exportCursor,
+    readForExport: exports.readForExport,
+    saveExportCursor: exports.saveExportCursor,
+    exportBacklog: exports.exportBacklog,
+    exportLease: exports.exportLease,
+
     async close() {
       if (closed) return;
       closed = true;
+      await exports.close();
       await pool.end();
     },
   };

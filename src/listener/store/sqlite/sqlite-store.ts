@@ -9,6 +9,7 @@ import { createRollupWriter, MINUTE } from './rollup-writer.js';
 import { createSqliteStats } from './sqlite-stats.js';
 import { encodeCursor } from '../cursor.js';
 import { buildSearch } from './search-sql.js';
+import { createSqliteExport } from './sqlite-export.js';
 import { ENCODING_CODE, packPayload, unpackPayload, type PackedPayload } from '../payload-codec.js';
 
 export interface SqliteStoreOptions {
@@ -50,6 +51,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('optimize = 0x10002');
 
   const rollups = createRollupWriter(db);
+  const exports = createSqliteExport(db);
   const stats = createSqliteStats(db);
   const insertRequest = db.prepare(`
     INSERT INTO requests(project, source, correlation_id, ts, method, url, endpoint, status, duration_ms, host, sql_count, sql_ms, is_error)
@@ -116,10 +118,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     SELECT p.body, p.encoding FROM requests r JOIN payloads p USING (id)
     WHERE r.project = ? AND r.endpoint = ? AND r.ts <= ? AND r.id != ? ORDER BY r.ts DESC, r.id DESC LIMIT ?`);
   const projectRows = db.prepare('SELECT name AS project, first_seen, last_seen FROM projects ORDER BY name');
-  const oldRequests = db.prepare('SELECT id FROM requests WHERE ts < ? ORDER BY ts LIMIT ?').pluck();
+  // Never the newest row: SQLite would hand its rowid out again, behind every export cursor.
+  const oldRequests = db.prepare('SELECT id FROM requests WHERE ts < ? AND id < (SELECT max(id) FROM requests) ORDER BY ts LIMIT ?').pluck();
   const deleteRequest = db.prepare('DELETE FROM requests WHERE id = ?');
   const deletePayload = db.prepare('DELETE FROM payloads WHERE id = ?');
-  const oldActivity = db.prepare('SELECT id FROM db_activity WHERE ts < ? ORDER BY ts LIMIT ?').pluck();
+  const oldActivity = db.prepare('SELECT id FROM db_activity WHERE ts < ? AND id < (SELECT max(id) FROM db_activity) ORDER BY ts LIMIT ?').pluck();
   const deleteActivity = db.prepare('DELETE FROM db_activity WHERE id = ?');
   const deleteLinks = db.prepare('DELETE FROM db_activity_links WHERE activity_id = ?');
   const deleteRollups = db.prepare(`
@@ -127,16 +130,20 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       SELECT project, kind, res, t, key_id FROM rollups WHERE t <= ? AND t + res <= ? LIMIT ?)`);
   const deleteOld = db.transaction((cutoff: number, maxRows: number): number => {
     let deleted = 0;
-    for (const id of oldRequests.all(cutoff, maxRows) as number[]) {
+    const requestIds = oldRequests.all(cutoff, maxRows) as number[];
+    for (const id of requestIds) {
       deleteRequest.run(id);
       deletePayload.run(id);
       deleted++;
     }
-    for (const id of oldActivity.all(cutoff, maxRows) as number[]) {
+    exports.countDropped('profile', requestIds);
+    const activityIds = oldActivity.all(cutoff, maxRows) as number[];
+    for (const id of activityIds) {
       deleteLinks.run(id);
       deleteActivity.run(id);
       deleted++;
     }
+    exports.countDropped('activity', activityIds);
     deleted += deleteRollups.run(cutoff - MINUTE, cutoff, maxRows).changes; // t <= cutoff - 60 lets the index on t bound the scan
     return deleted;
   });
@@ -253,6 +260,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async counts() {
       return { requests: countRequests.get() as number, db_activity: countActivity.get() as number };
     },
+
+    activateExporters: exports.activateExporters,
+    exportCursor: exports.exportCursor,
+    readForExport: exports.readForExport,
+    saveExportCursor: exports.saveExportCursor,
+    exportBacklog: exports.exportBacklog,
+    exportLease: exports.exportLease,
 
     async close() {
       if (closed) return;
