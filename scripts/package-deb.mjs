@@ -9,9 +9,10 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFi
 import { dirname, join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 
 const { values: args } = parseArgs({ options: { out: { type: 'string', default: 'build' }, version: { type: 'string' } } });
-const repo = join(dirname(new URL(import.meta.url).pathname), '..');
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
 // A Debian revision (-1): the package is built from an upstream release, not a native Debian one.
 const version = args.version ?? `${pkg.version}-1`;
@@ -62,7 +63,7 @@ for (const u of units) {
   const text = readFileSync(join(repo, 'deploy', 'systemd', u), 'utf8')
     .replace(/\/usr\/bin\/node \/usr\/lib\/node_modules\/bitville-apm\/dist\/src\/cli\/main\.js/g, `/usr/bin/${name}`)
     .replace(/file:\/\/\/usr\/lib\/node_modules\/bitville-apm\//g, `file:///opt/${name}/`)
-    .replace(/^#   (useradd|install -m).*\n/gm, ''); // the package does those steps
+    .replace(/^# {3}(useradd|install -m).*\n/gm, ''); // the package does those steps
   file(join(stage, 'lib', 'systemd', 'system', u), text);
 }
 
