@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { LimitedLog } from '../shared/telemetry/rate-limited-log.js';
 import { VERSION } from '../shared/version.js';
 import type { Exporters } from './export/exporters.js';
 import type { IngestService } from './ingest-api/ingest-service.js';
@@ -13,6 +14,7 @@ export interface HealthRoutesOptions {
   retention: Retention;
   exporters: Exporters;
   metrics: ListenerMetrics;
+  logLimited: LimitedLog;
   startedAt: number;
 }
 
@@ -25,7 +27,9 @@ export function registerHealthRoutes(app: FastifyInstance, o: HealthRoutesOption
     try {
       await o.store.ping();
     } catch (err) {
-      store = { ok: false, kind: o.storeKind, error: err instanceof Error ? err.message : String(err) };
+      // Unauthenticated: the cause goes to the log, the answer names only the code.
+      o.logLimited('ready:store_unavailable', { err }, 'store does not answer');
+      store = { ok: false, kind: o.storeKind, error: 'store_unavailable' };
     }
     const ready = store.ok;
     // An exporter that is behind or failing does not stop ingest, so it does not make us unready:

@@ -6,6 +6,7 @@ import type { ListenerConfig } from '../shared/config/listener-config.js';
 import { parseHostPort } from '../shared/config/parse-host-port.js';
 import { rateLimitedLog } from '../shared/telemetry/rate-limited-log.js';
 import { createAuth } from './ingest-api/auth.js';
+import { createInflateGate } from './ingest-api/inflate-gate.js';
 import { createIngestService } from './ingest-api/ingest-service.js';
 import { createParsePool } from './ingest-api/parse-pool.js';
 import { registerIngestRoutes } from './ingest-api/ingest-routes.js';
@@ -13,6 +14,7 @@ import { createRateLimiter } from './ingest-api/rate-limiter.js';
 import { createUdpIngest, type UdpIngest } from './ingest-api/udp-ingest.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
+import { errorServerOptions, registerErrorHandlers } from './http-errors.js';
 import { createListenerMetrics } from './metrics.js';
 import { registerQueryRoutes } from './query-api/query-routes.js';
 import { createExporters } from './export/exporters.js';
@@ -52,7 +54,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   const startedAt = Date.now();
   const auth = createAuth({ tokens, insecureDev });
   const service = createIngestService(store, metrics);
-  const pool = createParsePool();
+  const pool = createParsePool({ maxLineBytes: config.limits.maxLineBytes });
   const retention = createRetention({ store, retentionDays: config.store.retentionDays, intervalMs: config.store.retentionIntervalMs, metrics, log, logLimited });
   let exporters: ReturnType<typeof createExporters>;
   try {
@@ -69,6 +71,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
       loggerInstance: log.child({ component: 'http' }),
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: config.limits.maxBodyBytes,
+      ...errorServerOptions(),
       ...(config.tls.key && config.tls.cert ? { https: { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) } } : {}),
     }) as unknown as FastifyInstance;
   } catch (err) {
@@ -79,17 +82,8 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   // Bodies stay raw bytes: ingest routes gunzip and parse them themselves (NDJSON, pretty JSON).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, request, reply) => {
-    const status = err.statusCode ?? 500;
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    const error = status === 413 ? 'body_too_large' : status >= 500 ? 'internal' : (err.code ?? 'bad_request').toLowerCase();
-    const message = status === 413 ? `body is larger than ${config.limits.maxBodyBytes} bytes` : err.message;
-    if (request.url.startsWith('/v1/ingest') || request.url.startsWith('/ingest/') || request.url.startsWith('/api/profiling')) {
-      metrics.ingestRequests.inc({ route: request.routeOptions.url ?? 'unknown', status: String(status) });
-    }
-    void reply.code(status).send({ error, message });
-  });
-  app.setNotFoundHandler((request, reply) => void reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` }));
+  let stopping = false;
+  registerErrorHandlers(app, { maxBodyBytes: config.limits.maxBodyBytes, metrics, logLimited, stopping: () => stopping });
 
   registerIngestRoutes(app, {
     auth,
@@ -97,10 +91,13 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
     pool,
     limiter: createRateLimiter({ linesPerSecond: config.limits.linesPerSecond, burstLines: config.limits.burstLines }),
     metrics,
+    logLimited,
     maxBodyBytes: config.limits.maxBodyBytes,
+    maxLineBytes: config.limits.maxLineBytes,
+    inflateGate: createInflateGate(config.limits.maxInflatingBodies),
   });
-  registerQueryRoutes(app, { auth, store, metrics });
-  registerHealthRoutes(app, { store, storeKind, service, retention, exporters, metrics, startedAt });
+  registerQueryRoutes(app, { auth, store, metrics, logLimited, maxPayloadBytes: config.limits.maxLineBytes });
+  registerHealthRoutes(app, { store, storeKind, service, retention, exporters, metrics, logLimited, startedAt });
   registerDashboardRoutes(app);
 
   let udp: UdpIngest | null = null;
@@ -142,12 +139,13 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   writeFileSync(`${stateFile}.tmp`, JSON.stringify({ pid: process.pid, url, udp: udpAddress ? `${udpAddress.host}:${udpAddress.port}` : null }));
   renameSync(`${stateFile}.tmp`, stateFile);
 
-  let stopping: Promise<void> | null = null;
+  let stopped: Promise<void> | null = null;
   return {
     url,
     udp: udpAddress,
     stop() {
-      stopping ??= (async () => {
+      stopping = true;
+      stopped ??= (async () => {
         await udp?.stop();
         await retention.stop();
         await app.close();
@@ -156,7 +154,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
         await store.close();
         log.info('listener stopped');
       })();
-      return stopping;
+      return stopped;
     },
   };
 }

@@ -85,6 +85,10 @@ export const listenerConfigSchema = z.strictObject({
     .strictObject({
       /** Largest request body, compressed or not. 64 MiB. */
       maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+      /** Largest single profile line after gunzip (the daemon's ingest.maxMessageBytes). 8 MiB. */
+      maxLineBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+      /** Gzip bodies being inflated or waiting for a parse worker at once, all ingest routes; more answer 503 busy. 16. */
+      maxInflatingBodies: z.number().int().min(1).default(16),
       /** Ingested lines per second each token may sustain (token bucket). 50000 lines/s. */
       linesPerSecond: z.number().min(0.001).default(50_000),
       /** Lines a token may send at once before 429s start. 100000 lines (2 s at the default rate). */
