@@ -1,4 +1,4 @@
-import { correlationOf } from '../correlation.js';
+import { correlationOf } from '../../shared/protocol/correlation-forms.js';
 import type { LogEntry } from './log-entry.js';
 
 export type LogEventKind = 'slow_statement' | 'lock_wait' | 'deadlock' | 'error';
