@@ -36,8 +36,11 @@ export interface RunningWorker {
   metricsText(): Promise<{ contentType: string; text: string }>;
   /** A datagram the supervisor read from its copy of the UDP socket. */
   receiveDatagram(msg: Buffer): void;
-  /** Graceful stop (DESIGN section 3): drain connections, hand back batches, flush memory to the spool. */
-  stop(): Promise<void>;
+  /**
+   * Graceful stop (DESIGN section 3): drain connections, hand back batches, flush memory to the
+   * spool. `drainPath`: the daemon stops and moved its socket there; accept the kernel's queue first.
+   */
+  stop(drainPath?: string): Promise<void>;
   /** Last resort after a bug: write memory to the spool without waiting for clients (only once active). */
   emergencyFlush(): Promise<void>;
 }
@@ -173,10 +176,10 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
       return { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
     },
     receiveDatagram: (msg) => udp?.receive(msg),
-    stop() {
+    stop(drainPath) {
       stopping ??= (async () => {
         stopRequested = true;
-        await unix.stop(config.shutdown.drainMs); // stop accepting; read what clients already sent
+        await unix.stop(config.shutdown.drainMs, drainPath); // stop accepting; read what clients already sent
         await udp?.stop();
         await active; // the spool is ours only once the previous worker has gone
         await inbox.stop();

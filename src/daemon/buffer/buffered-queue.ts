@@ -203,17 +203,17 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
   }
 
   return {
-    offer(item, source, onSafe) {
+    offer(item, source, onSettled) {
       if (stopped) throw new Error('queue stopped'); // a programming error: ingest stops first
       const entry = { bytes: item, at: now(), seq: seq++ };
       if (durable) {
-        durable.offer({ ...entry, source, onSafe });
+        durable.offer({ ...entry, source, onSettled });
         return;
       }
       memory.push(entry);
       memoryBytes += item.length;
       o.metrics.accepted(source);
-      onSafe?.();
+      onSettled?.('accepted');
       if (memoryFull()) spillIfIdle();
       else if (memory.length === 1) notifyReadable();
     },

@@ -5,6 +5,15 @@
  */
 export type IngestSource = 'unix' | 'udp' | 'inbox';
 
+/**
+ * What became of one offered item, told to whoever waits for it (an acknowledging client, the
+ * inbox deleting its file). accepted: safe (memory mode: in the memory buffer; durable mode:
+ * appended and fsynced). dropped: refused by the spool's policy, counted. unsafe: the disk
+ * failed to confirm it (fsync error); the sender should keep its copy and may send it again.
+ */
+export type SettleOutcome = 'accepted' | 'dropped' | 'unsafe';
+export type OnSettled = (outcome: SettleOutcome) => void;
+
 export interface Batch {
   readonly id: number;
   /** The items as accepted: one compact JSON object each, without the newline. */
@@ -33,10 +42,10 @@ export interface QueueStats {
 export interface Queue {
   /**
    * Offers one validated item. In memory mode it counts as accepted at once; in durable mode once
-   * it is appended to the open segment. `onSafe` runs when the item is accepted, or never if it
-   * is dropped by policy (the inbox uses it to delete its file only then).
+   * it is appended to the open segment. `onSettled` runs exactly once with its outcome; in
+   * durable mode `accepted` waits for the fsync that covers the item.
    */
-  offer(item: Buffer, source: IngestSource, onSafe?: () => void): void;
+  offer(item: Buffer, source: IngestSource, onSettled?: OnSettled): void;
   /** Oldest waiting items, spool first, then memory; null when nothing waits or all is in flight. */
   take(maxItems: number, maxBytes: number): Promise<Batch | null>;
   /** Delivered: delete the batch from memory or spool. */

@@ -1,7 +1,7 @@
 import type { QueueStats } from '../buffer/queue.js';
 import type { DaemonMetrics } from './metrics.js';
 
-export type HealthStatus = 'ok' | 'degraded' | 'failing';
+export type HealthStatus = 'ok' | 'degraded' | 'starting' | 'failing';
 
 /** Live checks behind `status`; each is computed at request time, never assumed. */
 export interface HealthChecks {

@@ -48,8 +48,13 @@ export function createInboxSource(o: InboxOptions): InboxSource {
           continue;
         }
         waiting.add(name);
-        const accepted = o.intake.handle(data, 'inbox', () => {
-          o.metrics.inboxFile('accepted');
+        const accepted = o.intake.handle(data, 'inbox', (outcome) => {
+          if (outcome === 'unsafe') {
+            waiting.delete(name); // not confirmed on disk: keep the file, the next sweep offers it again
+            return;
+          }
+          // accepted, or dropped by the spool's policy (counted there): either way the file has done its job
+          o.metrics.inboxFile(outcome === 'accepted' ? 'accepted' : 'dropped');
           unlink(path)
             .catch(() => undefined) // already gone: nothing to do
             .finally(() => waiting.delete(name));

@@ -77,6 +77,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   let rollAgain: RollReason | null = null;
   let restartTimer: NodeJS.Timeout | null = null;
   let shuttingDown = false;
+  let started = false; // the first worker owns the spool and forwards: start-up is over
   let unix: BoundUnixSocket | null = null;
   let udp: UdpSocket | null = null;
   let lock: { release(): Promise<void> } | null = null;
@@ -102,6 +103,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       if (answer) lastAnswer = { at: Date.now(), answer };
       else if (w && lastAnswer && Date.now() - lastAnswer.at < STALE_ANSWER_MS) answer = lastAnswer.answer;
       return supervisorHealth(answer ? { status: answer.status, body: answer.body } : null, {
+        starting: !started && !shuttingDown,
         pid: process.pid,
         startedAt,
         now: Date.now(),
@@ -252,14 +254,14 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   }
 
   /** Graceful stop with a deadline: drain, forwarder and flush each get drainMs, plus slack. */
-  async function stopWorker(w: WorkerHandle): Promise<void> {
+  async function stopWorker(w: WorkerHandle, drainPath?: string): Promise<void> {
     const deadlineMs = 3 * config.shutdown.drainMs + 10_000;
     const timer = setTimeout(() => {
       log.error({ worker_pid: w.pid, deadline_ms: deadlineMs }, 'worker did not stop in time: killing it');
       w.kill();
     }, deadlineMs);
     try {
-      await w.stop();
+      await w.stop(drainPath);
     } finally {
       clearTimeout(timer);
     }
@@ -282,7 +284,10 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         }
         const healthAddress = await health.start();
         const first = spawn(true);
+        await withTimeout(first.ready, startTimeoutMs, 'the first worker did not start accepting');
+        await unix.publish(); // only now: a client never finds a socket file that refuses it
         await withTimeout(first.active, startTimeoutMs, 'the first worker did not become ready');
+        started = true;
         const info: DaemonRuntimeInfo = { pid: process.pid, socket: unix.path, health: healthAddress, udp: udp ? udpAddress(udp) : null, dataDir: paths.root };
         await writeJsonAtomic(join(paths.state, 'daemon.json'), info);
         log.info({ socket: info.socket, health: info.health, udp: info.udp, dataDir: info.dataDir, mode: config.buffer.mode, worker_pid: first.pid }, 'daemon ready');
@@ -330,7 +335,13 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       shuttingDown = true;
       if (restartTimer) clearTimeout(restartTimer);
       restartTimer = null;
-      await Promise.all(workers.map((w) => stopWorker(w)));
+      // Issue 9, finding 1: new clients must fail fast (and use their inbox) before anyone stops
+      // accepting, and whatever the kernel already queued must still be read.
+      const drainPath = (await unix?.withdraw().catch((err: unknown) => {
+        log.error({ err }, 'could not move the socket file away before stopping');
+        return null;
+      })) ?? undefined;
+      await Promise.all(workers.map((w) => stopWorker(w, drainPath)));
       await health.stop().catch(() => undefined);
       await unix?.close();
       if (udp) await new Promise<void>((r) => udp?.close(() => r()));

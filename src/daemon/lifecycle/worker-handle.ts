@@ -27,8 +27,8 @@ export interface WorkerHandle {
   /** Last heartbeat: RSS and messages handled. */
   lastHeartbeat(): { rssBytes: number; requestCount: number } | null;
   activate(): void;
-  /** Asks for a graceful stop; returns `exited`. */
-  stop(): Promise<WorkerExit>;
+  /** Asks for a graceful stop; returns `exited`. `drainPath`: see the `stop` message. */
+  stop(drainPath?: string): Promise<WorkerExit>;
   kill(): void;
   health(timeoutMs: number): Promise<Extract<FromWorker, { type: 'health' }> | null>;
   metrics(timeoutMs: number): Promise<Extract<FromWorker, { type: 'metrics' }> | null>;
@@ -122,10 +122,10 @@ export function forkWorker(o: ForkWorkerOptions): WorkerHandle {
     activate() {
       send({ type: 'activate' });
     },
-    stop() {
+    stop(drainPath) {
       if (!stopRequested && state !== 'exited') {
         state = 'stopping';
-        send({ type: 'stop' }); // once: a repeated stop would read as "exit now" to the worker
+        send(drainPath ? { type: 'stop', drainPath } : { type: 'stop' }); // once: a repeated stop would read as "exit now" to the worker
       }
       stopRequested = true;
       return exited;

@@ -32,7 +32,7 @@ export function runWorker(): void {
   let exiting = false;
   let dataDir: string | null = null;
 
-  function stopAndExit(reason: string): void {
+  function stopAndExit(reason: string, drainPath?: string): void {
     if (exiting) {
       log?.warn({ reason }, 'second stop request: exiting now');
       process.exit(1);
@@ -41,7 +41,7 @@ export function runWorker(): void {
     log?.info({ reason }, 'worker stopping: draining connections and flushing memory to the spool');
     const w = worker;
     if (!w) process.exit(0);
-    w.stop().then(
+    w.stop(drainPath).then(
       () => process.exit(0),
       (err: unknown) => {
         log?.fatal({ err }, 'worker graceful stop failed');
@@ -98,7 +98,7 @@ export function runWorker(): void {
         activate();
         return;
       case 'stop':
-        if (!exiting) stopAndExit('supervisor'); // only a second signal means exit now
+        if (!exiting) stopAndExit('supervisor', msg.drainPath); // only a second signal means exit now
         return;
       case 'health':
         worker?.report().then(

@@ -62,6 +62,7 @@ interface OpenSegment {
   name: string;
   fh: FileHandle;
   items: number;
+  /** Bytes of whole lines written so far. */
   bytes: number;
   dirty: boolean;
 }
@@ -130,6 +131,18 @@ export function createSpool(options: SpoolOptions): Spool {
     await rename(join(options.dir, name), join(options.quarantineDir, `segment-${now()}-${name}`));
   }
 
+  /**
+   * Truncates the open segment to the bytes of its whole lines. If even that fails, seals it: the
+   * index keeps its whole-line length and read() stops there, and new appends go to a new file.
+   */
+  async function cutBack(seg: OpenSegment): Promise<void> {
+    try {
+      await seg.fh.truncate(seg.bytes);
+    } catch {
+      await sealOpen().catch(() => undefined); // recovery at the next start salvages a torn tail
+    }
+  }
+
   async function sealOpen(): Promise<void> {
     const seg = open_;
     if (!seg) return;
@@ -138,6 +151,10 @@ export function createSpool(options: SpoolOptions): Spool {
       await seg.fh.datasync();
     } finally {
       await seg.fh.close();
+    }
+    if (seg.items === 0) {
+      await unlink(join(options.dir, seg.name + '.open')).catch(() => undefined); // every write to it failed
+      return;
     }
     await rename(join(options.dir, seg.name + '.open'), join(options.dir, seg.name));
     await fsyncDir(options.dir);
@@ -215,7 +232,10 @@ export function createSpool(options: SpoolOptions): Spool {
         }
         await writeAll(open_.fh, withNewlines(items));
       } catch (error) {
-        return { kind: 'dropped', reason: 'disk_error', error };
+        // A write cut short (ENOSPC, EIO) may have left part of a line: cut the file back to its
+        // last whole line, so no torn line is ever forwarded and the dropped count is exact.
+        if (open_) await cutBack(open_);
+        return { kind: 'dropped', reason: (error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'spool_full' : 'disk_error', error };
       }
       open_.items += items.length;
       open_.bytes += bytes;
@@ -234,7 +254,8 @@ export function createSpool(options: SpoolOptions): Spool {
     segments: () => index,
 
     async read(name) {
-      const content = await readSegment(join(options.dir, name));
+      const known = index.find((s) => s.name === name);
+      const content = await readSegment(join(options.dir, name), known?.bytes);
       if (content.badLines > 0 || content.tornTail) {
         // Changed under us (bit rot, a hand edit): keep the good lines, quarantine the rest.
         await quarantine(name);
