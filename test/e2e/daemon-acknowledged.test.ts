@@ -35,7 +35,7 @@ test('an acknowledged send is answered with what became of each message; write-a
   await waitFor(async () => (await daemon.accepted()) === 3, { what: 'the legacy message accepted too' });
   // A connection may ask more than once; each answer covers what was sent since the last one.
   const answers = await new Promise<string[]>((resolve, reject) => {
-    const s = createConnection(daemon.socketPath, () => s.write(`${lineFor('b-1')}{"bitville_ack":1}\n${lineFor('b-2')}${lineFor('b-3')}{"bitville_ack":"two"}\n`));
+    const s = createConnection(daemon.socketPath, () => s.write(`${lineFor('b-1')}["bitville_ack",1]\n${lineFor('b-2')}${lineFor('b-3')}["bitville_ack","two"]\n`));
     let text = '';
     s.setEncoding('utf8');
     s.on('data', (c: string) => {

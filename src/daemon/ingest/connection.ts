@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { parseControlLine } from '../../shared/protocol/control-lines.js';
+import { isControlStart, parseControlLine } from '../../shared/protocol/control-lines.js';
 import type { DaemonMetrics } from '../health/metrics.js';
 import { createAckTracker } from './ack-tracker.js';
 import type { IngestGate } from './ingest-gate.js';
@@ -48,7 +48,7 @@ export function handleConnection(socket: Socket, d: ConnectionDeps): Connection 
   const splitter = createLineSplitter({
     maxBytes: d.maxMessageBytes,
     onLine: (line, terminated) => {
-      if (line[0] === 0x7b && line[1] === 0x22) {
+      if (isControlStart(line)) {
         const control = parseControlLine(line);
         if (control?.kind === 'ack_request') {
           acks.request(control.token);

@@ -3,15 +3,19 @@
  * travel on the same NDJSON stream as profiles but are never messages: they are recognised by a
  * fixed prefix, so telling them apart costs one short byte comparison per line.
  *
- * Acknowledged send: after its messages, a client writes `{"bitville_ack":<token>}` and waits.
+ * Acknowledged send: after its messages, a client writes `["bitville_ack",<token>]` and waits.
  * The daemon answers `{"ack":<token>,"accepted":A,"rejected":R,"dropped":D}` once every message
  * the connection sent before that line is safe (memory mode: in the memory buffer; durable mode:
  * appended and fsynced), refused (rejected) or dropped by the spool's policy. Senders that just
  * write and close never see a reply and work as before.
+ *
+ * Control lines are JSON arrays on purpose: a daemon that predates them rejects a non-object line
+ * (DESIGN section 2: counted, nothing stored), so a new client talking to an old daemon costs a
+ * counter and its timeout, never a bogus profile.
  */
-export const ACK_REQUEST_PREFIX = '{"bitville_ack":';
+export const ACK_REQUEST_PREFIX = '["bitville_ack",';
 /** The daemon's own probe at shutdown: every connection queued before it has been accepted. */
-export const SENTINEL_PREFIX = '{"bitville_sentinel":';
+export const SENTINEL_PREFIX = '["bitville_sentinel",';
 /** Longest control line; a longer line is an ordinary message. */
 export const MAX_CONTROL_LINE_BYTES = 256;
 
@@ -31,7 +35,7 @@ export interface AckCounts {
 
 /** The control line in `line`, or null when it is an ordinary message (the common case). */
 export function parseControlLine(line: Buffer): ControlLine | null {
-  if (line.length > MAX_CONTROL_LINE_BYTES || line[0] !== 0x7b || line[1] !== 0x22) return null;
+  if (line.length > MAX_CONTROL_LINE_BYTES || !isControlStart(line)) return null;
   const ack = startsWith(line, ACK);
   if (!ack && !startsWith(line, SENTINEL)) return null;
   let value: unknown;
@@ -40,19 +44,22 @@ export function parseControlLine(line: Buffer): ControlLine | null {
   } catch {
     return null;
   }
-  if (typeof value !== 'object' || value === null) return null;
-  const record = value as Record<string, unknown>;
+  if (!Array.isArray(value) || value.length !== 2) return null;
+  const arg: unknown = value[1];
   if (ack) {
-    const token = record.bitville_ack;
-    if (typeof token !== 'string' && typeof token !== 'number' && typeof token !== 'boolean') return null;
-    return { kind: 'ack_request', token: JSON.stringify(token) };
+    if (typeof arg !== 'string' && typeof arg !== 'number' && typeof arg !== 'boolean') return null;
+    return { kind: 'ack_request', token: JSON.stringify(arg) };
   }
-  const nonce = record.bitville_sentinel;
-  return typeof nonce === 'string' ? { kind: 'sentinel', nonce } : null;
+  return typeof arg === 'string' ? { kind: 'sentinel', nonce: arg } : null;
+}
+
+/** `["b`: the two bytes every control line starts with; one check per line on the hot path. */
+export function isControlStart(line: Buffer): boolean {
+  return line[0] === 0x5b && line[1] === 0x22;
 }
 
 export function ackRequestLine(token: string | number | boolean): string {
-  return `${ACK_REQUEST_PREFIX}${JSON.stringify(token)}}\n`;
+  return `${ACK_REQUEST_PREFIX}${JSON.stringify(token)}]\n`;
 }
 
 export function ackReplyLine(token: string, c: AckCounts): Buffer {
@@ -60,7 +67,7 @@ export function ackReplyLine(token: string, c: AckCounts): Buffer {
 }
 
 export function sentinelLine(nonce: string): string {
-  return `${SENTINEL_PREFIX}${JSON.stringify(nonce)}}\n`;
+  return `${SENTINEL_PREFIX}${JSON.stringify(nonce)}]\n`;
 }
 
 function startsWith(line: Buffer, prefix: Buffer): boolean {
