@@ -154,8 +154,18 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
       // Not before activation: the probe file would race the spool recovery, which removes *.tmp files.
       if (q.active() && now - spoolWritable.at > 1_000) spoolWritable = { at: now, ok: await spool.probeWritable() };
       const snapshot = await metrics.snapshot();
+      const diskFreeBytes = await spool.freeBytes().catch(() => 0);
       return healthReport({
-        checks: { socketListening: await unix.listening(), spoolWritable: spoolWritable.ok, udpBound: udp ? udp.address() !== null : null },
+        checks: {
+          socketListening: await unix.listening(),
+          spoolWritable: spoolWritable.ok,
+          udpBound: udp ? udp.address() !== null : null,
+          diskFreeBytes,
+          minFreeBytes: config.spool.minFreeBytes,
+          mode: config.buffer.mode,
+          whenFull: config.spool.whenFull,
+        },
+        lastDropAt: metrics.lastDropAt(),
         queue: q.stats(),
         metrics: snapshot,
         startedAt,

@@ -308,7 +308,7 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
       if (memory.length > 0) oldest = Math.min(oldest, (memory[0] as Entry).at);
       const open = o.spool.openSegment();
       return {
-        memoryItems: memory.length + (durable?.waiting() ?? 0),
+        memoryItems: memory.length + spilling + (durable?.waiting() ?? 0), // a spill being written is still in memory
         memoryBytes,
         memoryItemsLimit: o.memoryItems,
         spoolSegments: segments.length + (open ? 1 : 0),

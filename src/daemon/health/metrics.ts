@@ -50,6 +50,7 @@ export function createDaemonMetrics() {
     inbox: receivedBytes.labels('inbox'),
   };
 
+  let lastDropAt = 0;
   return {
     registry,
     accepted: (source: IngestSource, n = 1) => acceptedBy[source].inc(n),
@@ -62,7 +63,12 @@ export function createDaemonMetrics() {
     connectionEnded: () => activeConnections.dec(),
     connectionClosed: (reason: CloseReason) => closed.inc({ reason }),
     receivedBytes: (source: IngestSource, n: number) => receivedBytesBy[source].inc(n),
-    dropped: (reason: DropReason, n: number) => dropped.inc({ reason }, n),
+    dropped: (reason: DropReason, n: number) => {
+      dropped.inc({ reason }, n);
+      lastDropAt = Date.now();
+    },
+    /** Unix ms of the latest drop, 0 if none: /health is degraded while drops are recent. */
+    lastDropAt: () => lastDropAt,
     segmentWritten: () => segmentsWritten.inc(),
     quarantined: (kind: 'message_sample' | 'segment' | 'inbox_file', n = 1) => quarantined.inc({ kind }, n),
     recovered: (n: number) => recovered.inc(n),
