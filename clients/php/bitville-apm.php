@@ -34,6 +34,8 @@ namespace Bitville\Apm {
             'request_metadata_enabled' => true,
             'profiler' => 'auto',
             'sample_rate' => 1.0,
+            'pg_application_name' => true,
+            'pg_sql_comment' => true,
         ];
 
         /** BITVILLE_APM_<KEY>, spelled out: this loop runs on every request. */
@@ -49,6 +51,8 @@ namespace Bitville\Apm {
             'request_metadata_enabled' => 'BITVILLE_APM_REQUEST_METADATA_ENABLED',
             'profiler' => 'BITVILLE_APM_PROFILER',
             'sample_rate' => 'BITVILLE_APM_SAMPLE_RATE',
+            'pg_application_name' => 'BITVILLE_APM_PG_APPLICATION_NAME',
+            'pg_sql_comment' => 'BITVILLE_APM_PG_SQL_COMMENT',
         ];
 
         const DEFAULT_CONFIG_FILE = '/etc/bitville-apm/profiling.ini';
@@ -66,6 +70,8 @@ namespace Bitville\Apm {
         public static $startTime = 0.0;
         /** @var string set on first use (id()), so requests that are never sent skip it */
         public static $correlationId = '';
+        /** @var array<string, string>|null W3C trace context, set on first use (trace()) */
+        public static $trace = null;
         /** @var list<array<string, mixed>> */
         public static $queries = [];
         /** @var int every query seen, kept or not */
@@ -229,6 +235,37 @@ namespace Bitville\Apm {
             return substr($h, 0, 8) . '-' . substr($h, 8, 4) . '-' . substr($h, 12, 4) . '-' . substr($h, 16, 4) . '-' . substr($h, 20);
         }
 
+        /**
+         * W3C trace context of this request (https://www.w3.org/TR/trace-context/): the trace of a
+         * valid incoming `traceparent` header, else a new trace whose id is the correlation id's hex;
+         * `span_id` is this request's own span (the listener's OTLP exporter uses both, so SQL comments
+         * and outgoing calls that carry traceparent() point at the span the profile becomes).
+         *
+         * @return array<string, string> trace_id, span_id, flags; traceparent and tracestate when one came in
+         */
+        public static function trace(): array
+        {
+            if (self::$trace !== null) {
+                return self::$trace;
+            }
+            $in = isset($_SERVER['HTTP_TRACEPARENT']) && is_string($_SERVER['HTTP_TRACEPARENT']) ? strtolower(trim($_SERVER['HTTP_TRACEPARENT'])) : '';
+            try {
+                $span = bin2hex(random_bytes(8));
+            } catch (\Throwable $e) {
+                $span = sprintf('%08x%08x', mt_rand(1, 0x7fffffff), mt_rand(0, 0x7fffffff));
+            }
+            if (preg_match('/^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/', $in, $m)
+                && $m[1] !== 'ff' && ($m[1] !== '00' || !isset($m[5])) && $m[2] !== str_repeat('0', 32) && $m[3] !== str_repeat('0', 16)) {
+                self::$trace = ['trace_id' => $m[2], 'span_id' => $span, 'flags' => $m[4], 'traceparent' => $m[0]];
+                if (isset($_SERVER['HTTP_TRACESTATE']) && is_string($_SERVER['HTTP_TRACESTATE']) && $_SERVER['HTTP_TRACESTATE'] !== '') {
+                    self::$trace['tracestate'] = substr($_SERVER['HTTP_TRACESTATE'], 0, 512);
+                }
+            } else {
+                self::$trace = ['trace_id' => str_replace('-', '', self::id()), 'span_id' => $span, 'flags' => '01'];
+            }
+            return self::$trace;
+        }
+
         private static function startProfiler(string $wanted): void
         {
             if ($wanted === 'auto') {
@@ -305,7 +342,12 @@ namespace Bitville\Apm {
             if (count(self::$queries) >= self::MAX_QUERIES) {
                 return;
             }
-            $q = ['query' => strlen($sql) > 8000 ? substr($sql, 0, 8000) . '…' : $sql, 'duration_ms' => round($ms, 3)];
+            // start_ms: when the statement began, in ms since the request started (it ended just now).
+            $q = [
+                'query' => strlen($sql) > 8000 ? substr($sql, 0, 8000) . '…' : $sql,
+                'duration_ms' => round($ms, 3),
+                'start_ms' => round(max(0.0, (microtime(true) - self::$startTime) * 1000.0 - $ms), 3),
+            ];
             $limit = self::$config['sql_stack_trace_limit'];
             if ($limit > 0) {
                 $q['stack_trace'] = self::stack($limit, $skipFrames);
@@ -389,6 +431,20 @@ namespace {
         function bitville_apm_correlation_id()
         {
             return Agent::id();
+        }
+
+        /**
+         * `00-<trace-id>-<span-id>-<flags>` naming this request's span: send it as the `traceparent`
+         * header of outgoing HTTP calls (or in SQL comments) so they join the request's trace.
+         */
+        function bitville_apm_traceparent()
+        {
+            try {
+                $t = Agent::trace();
+                return '00-' . $t['trace_id'] . '-' . $t['span_id'] . '-' . $t['flags'];
+            } catch (\Throwable $e) {
+                return '';
+            }
         }
 
         /** The SQL comment `correlation:<id>`, to prepend to SQL so database logs link back to the request. */

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getToken, setToken } from './lib/api';
 import { onLinkClick, useLocation } from './lib/router';
+import { DbSessionView } from './pages/db-session';
 import { EndpointView } from './pages/endpoint';
 import { Overview } from './pages/overview';
 import { RequestDetailPage } from './pages/request-detail';
@@ -30,6 +31,7 @@ export function App() {
   else if (loc.path === '/search') page = <Search params={loc.params} />;
   else if (loc.path.startsWith('/requests/')) page = <RequestDetailPage id={decodeURIComponent(loc.path.slice('/requests/'.length))} params={loc.params} />;
   else if (loc.path === '/endpoint') page = <EndpointView params={loc.params} />;
+  else if (loc.path === '/db/session') page = <DbSessionView params={loc.params} />;
   else page = <div class="state empty">No page at {loc.path}. <a href="/" onClick={onLinkClick}>Go to the overview</a>.</div>;
 
   return (

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { daemonConfigSchema } from '../shared/config/daemon-config.js';
 import { listenerConfigSchema } from '../shared/config/listener-config.js';
+import { pgAgentConfigSchema } from '../shared/config/pg-agent-config.js';
 import { ConfigError, loadConfig } from '../shared/config/load-config.js';
 
 interface ConfigFlags {
@@ -10,8 +11,9 @@ interface ConfigFlags {
 }
 
 function load(flags: ConfigFlags): Record<string, unknown> {
+  if (flags.role === 'pg-agent') return loadConfig(pgAgentConfigSchema, { file: flags.config });
   if (flags.role !== 'daemon' && flags.role !== 'listener') {
-    console.error(`--role must be daemon or listener, got ${flags.role}`);
+    console.error(`--role must be daemon, listener or pg-agent, got ${flags.role}`);
     process.exit(2);
   }
   const schema = flags.role === 'daemon' ? daemonConfigSchema : listenerConfigSchema;
@@ -21,7 +23,7 @@ function load(flags: ConfigFlags): Record<string, unknown> {
 export function registerConfigCommand(program: Command): void {
   const config = program.command('config').description('validate or print a config file (with BITVILLE_* overrides applied)');
   const common = (c: Command) =>
-    c.option('-c, --config <file>', 'YAML config file').option('--role <role>', 'daemon or listener', 'daemon');
+    c.option('-c, --config <file>', 'YAML config file').option('--role <role>', 'daemon, listener or pg-agent', 'daemon');
 
   common(config.command('check'))
     .description('exit 0 if the config is valid; otherwise list every problem and exit 2')

@@ -5,6 +5,7 @@ import { createLogger } from '../shared/telemetry/logger.js';
 import { installSignalHandlers } from '../daemon/lifecycle/signals.js';
 import { createSupervisor } from '../daemon/lifecycle/supervisor.js';
 import { addConfigFlags, exitOnConfigError, logOverrides } from './common.js';
+import { reportStartFailure } from './fatal.js';
 
 export interface DaemonFlags {
   config?: string;
@@ -61,7 +62,7 @@ export function registerDaemonCommand(program: Command): void {
         await supervisor.start();
         installSignalHandlers({ log, stop: () => supervisor.stop(), killNow: () => supervisor.killNow(), reload: () => supervisor.reload() });
       } catch (err) {
-        log.fatal({ err }, `daemon failed to start: ${(err as Error).message}`);
+        reportStartFailure('daemon', err, log);
         process.exitCode = 1;
         setImmediate(() => process.exit(1));
       }

@@ -4,6 +4,7 @@ import { deepMerge, loadConfig } from '../shared/config/load-config.js';
 import { createLogger } from '../shared/telemetry/logger.js';
 import type { startListener } from '../listener/main.js';
 import { addConfigFlags, exitOnConfigError, logOverrides } from './common.js';
+import { reportStartFailure } from './fatal.js';
 
 export interface ListenerFlags {
   config?: string;
@@ -42,7 +43,7 @@ export function registerListenerCommand(program: Command): void {
         const { startListener } = await import('../listener/main.js');
         running = await startListener(config, log, { insecureDev: flags.insecureDev === true });
       } catch (err) {
-        log.fatal({ err }, `listener failed to start: ${(err as Error).message}`);
+        reportStartFailure('listener', err, log);
         process.exitCode = 1;
         setImmediate(() => process.exit(1));
         return;

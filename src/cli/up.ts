@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { clearReady, spawnRole, waitForReady, type ChildRole } from './child-role.js';
+import { createRoleKeeper, type RoleKeeper } from './role-keeper.js';
+import { plainMessage } from './fatal.js';
 import { createDemoTraffic, DEMO_DEFAULTS, type DemoTraffic } from './demo-traffic.js';
 
 interface UpFlags {
@@ -36,7 +37,8 @@ export function registerUpCommand(program: Command): void {
       try {
         await up(flags);
       } catch (err) {
-        console.error(`bitville-apm up failed: ${(err as Error).message}`);
+        console.error(`bitville-apm up: ${plainMessage(err)}`);
+        await stopAll(keepers); // a listener that started must not outlive a daemon that could not
         process.exit(1);
       }
     });
@@ -46,26 +48,42 @@ async function up(flags: UpFlags): Promise<void> {
   const dir = resolve(flags.dir);
   mkdirSync(dir, { recursive: true });
   const token = loadOrCreateToken(join(dir, 'token'));
+  const notice = (line: string): void => void process.stderr.write(`${line}\n`);
 
   const listenerDir = join(dir, 'listener');
   const listenerYaml = join(dir, 'listener.yaml');
-  writeFileSync(listenerYaml, stringify({ listen: flags.listen, dataDir: listenerDir, tokens: { [token]: ['*'] } }));
-  clearReady(join(listenerDir, 'listener.json'));
+  const listenerConfig = { listen: flags.listen, dataDir: listenerDir, tokens: { [token]: ['*'] } };
+  writeFileSync(listenerYaml, stringify(listenerConfig));
   const listenerLog = join(dir, 'listener.log');
-  const listener = spawnRole(['listener', '--config', listenerYaml], listenerLog);
-  const children: ChildRole[] = [listener];
-  stopChildrenOnSignals(children);
-  const { url: listenerUrl } = await waitForReady<{ pid: number; url: string }>(listener, join(listenerDir, 'listener.json'), listenerLog);
+  const listener = createRoleKeeper<{ pid: number; url: string }>({
+    name: 'listener',
+    args: ['listener', '--config', listenerYaml],
+    logFile: listenerLog,
+    readyFile: join(listenerDir, 'listener.json'),
+    notice,
+  });
+  keepers.push(listener);
+  stopOnSignals();
+  const { url: listenerUrl } = await listener.start();
+  // A restarted listener must come back where the daemon sends: pin a port 0 to the one it got.
+  writeFileSync(listenerYaml, stringify({ ...listenerConfig, listen: new URL(listenerUrl).host }));
 
   const daemonDir = join(dir, 'daemon');
   const socket = join(dir, 'daemon.sock');
   const daemonYaml = join(dir, 'daemon.yaml');
-  writeFileSync(daemonYaml, stringify({ socket, dataDir: daemonDir, health: flags.health, forward: { url: listenerUrl, token } }));
-  clearReady(join(daemonDir, 'state', 'daemon.json'));
+  const daemonConfig = { socket, dataDir: daemonDir, health: flags.health, forward: { url: listenerUrl, token } };
+  writeFileSync(daemonYaml, stringify(daemonConfig));
   const daemonLog = join(dir, 'daemon.log');
-  const daemon = spawnRole(['daemon', '--config', daemonYaml], daemonLog);
-  children.unshift(daemon); // stopped first, so it can forward and flush while the listener still runs
-  const { health } = await waitForReady<{ pid: number; health: string }>(daemon, join(daemonDir, 'state', 'daemon.json'), daemonLog);
+  const daemon = createRoleKeeper<{ pid: number; health: string }>({
+    name: 'daemon',
+    args: ['daemon', '--config', daemonYaml],
+    logFile: daemonLog,
+    readyFile: join(daemonDir, 'state', 'daemon.json'),
+    notice,
+  });
+  keepers.unshift(daemon); // stopped first, so it can forward and flush while the listener still runs
+  const { health } = await daemon.start();
+  writeFileSync(daemonYaml, stringify({ ...daemonConfig, health })); // same pinning for /health
 
   const includeFile = resolve(new URL('../../../clients/php/bitville-apm.php', import.meta.url).pathname);
   const phpInclude = existsSync(includeFile) ? includeFile : null; // absent in a package built without clients/
@@ -93,7 +111,7 @@ async function up(flags: UpFlags): Promise<void> {
       flags.demo
         ? `  demo:          sending synthetic PHP traffic (project "${DEMO_DEFAULTS.project}"); try ${listenerUrl}/api/v1/stats/endpoints?project=${DEMO_DEFAULTS.project}`
         : `  try:           npx bitville-apm send --count 3   then   npx bitville-apm status   (or: up --demo)`,
-      'Ctrl-C stops both (the daemon flushes to its spool first).',
+      'Ctrl-C stops both (the daemon flushes to its spool first). A part that exits is restarted.',
     ].join('\n'),
   );
   if (flags.demo) {
@@ -101,36 +119,28 @@ async function up(flags: UpFlags): Promise<void> {
     demo.start();
     beforeStop.push(demo);
   }
-
-  const first = await Promise.race(children.map((c, i) => c.exited.then((code) => ({ i, code }))));
-  if (!stoppingRequested) {
-    console.error(`${first.i === 0 ? 'daemon' : 'listener'} exited unexpectedly (${first.code}); stopping the other`);
-    await stopAll(children);
-    process.exit(1);
-  }
 }
 
+/** The running roles, daemon first. */
+const keepers: RoleKeeper<unknown>[] = [];
 let stoppingRequested = false;
 /** Stopped before the children, so nothing writes to a daemon that is going away. */
 const beforeStop: DemoTraffic[] = [];
 
-function stopChildrenOnSignals(children: ChildRole[]): void {
+function stopOnSignals(): void {
   const onSignal = (): void => {
     if (stoppingRequested) process.exit(1); // second signal: now
     stoppingRequested = true;
-    void stopAll(children).then(() => process.exit(0));
+    void stopAll(keepers).then(() => process.exit(0));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 }
 
 /** One after the other, in order: the daemon first, so nothing it holds is cut off from the listener. */
-async function stopAll(children: ChildRole[]): Promise<void> {
+async function stopAll(keepers: RoleKeeper<unknown>[]): Promise<void> {
   await Promise.all(beforeStop.map((d) => d.stop()));
-  for (const c of children) {
-    if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
-    await c.exited;
-  }
+  for (const k of keepers) await k.stop();
 }
 
 function loadOrCreateToken(file: string): string {

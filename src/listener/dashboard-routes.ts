@@ -56,7 +56,7 @@ export function registerDashboardRoutes(app: FastifyInstance, o: DashboardRoutes
   };
 
   const page = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!index) return reply.code(503).type('text/plain; charset=utf-8').send(`The dashboard is not built (no ${join(dir, 'index.html')}). Run \`npm run build\`.\n`);
+    if (!index) return reply.code(503).send({ error: 'dashboard_not_built', message: 'the dashboard is not built (no index.html next to the listener); run `npm run build`' });
     return send(request, reply, index);
   };
   for (const path of DASHBOARD_PAGES) app.get(path, page);

@@ -6,6 +6,7 @@ import type { ListenerConfig } from '../shared/config/listener-config.js';
 import { parseHostPort } from '../shared/config/parse-host-port.js';
 import { rateLimitedLog } from '../shared/telemetry/rate-limited-log.js';
 import { createAuth } from './ingest-api/auth.js';
+import { createInflateGate } from './ingest-api/inflate-gate.js';
 import { createIngestService } from './ingest-api/ingest-service.js';
 import { createParsePool } from './ingest-api/parse-pool.js';
 import { registerIngestRoutes } from './ingest-api/ingest-routes.js';
@@ -13,9 +14,13 @@ import { createRateLimiter } from './ingest-api/rate-limiter.js';
 import { createUdpIngest, type UdpIngest } from './ingest-api/udp-ingest.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
+import { errorServerOptions, registerErrorHandlers } from './http-errors.js';
 import { createListenerMetrics } from './metrics.js';
 import { registerQueryRoutes } from './query-api/query-routes.js';
+import { createExporters } from './export/exporters.js';
 import { createRetention } from './retention.js';
+import { isPostgresUrl, pgTarget, redactUrl } from './store/postgres/pg-connection.js';
+import { openPostgresStore } from './store/postgres/postgres-store.js';
 import { createSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -43,14 +48,22 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
     throw new Error(`refusing to start without a token: set tokens in listener.yaml (the placeholder "${PLACEHOLDER_TOKEN}" does not count) or pass --insecure-dev`);
   }
   if (insecureDev) log.warn('--insecure-dev: requests without a token may read and write every project');
-  const { store, kind: storeKind } = openStore(config);
+  const { store, kind: storeKind } = await openStore(config, log);
   const metrics = createListenerMetrics();
   const logLimited = rateLimitedLog(log);
   const startedAt = Date.now();
   const auth = createAuth({ tokens, insecureDev });
   const service = createIngestService(store, metrics);
-  const pool = createParsePool();
+  const pool = createParsePool({ maxLineBytes: config.limits.maxLineBytes });
   const retention = createRetention({ store, retentionDays: config.store.retentionDays, intervalMs: config.store.retentionIntervalMs, metrics, log, logLimited });
+  let exporters: ReturnType<typeof createExporters>;
+  try {
+    exporters = createExporters({ config: config.exporters, store, registry: metrics.registry, log: log.child({ component: 'export' }), logLimited });
+  } catch (err) {
+    await pool.stop();
+    await store.close();
+    throw err;
+  }
 
   let app: FastifyInstance;
   try {
@@ -58,6 +71,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
       loggerInstance: log.child({ component: 'http' }),
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: config.limits.maxBodyBytes,
+      ...errorServerOptions(),
       ...(config.tls.key && config.tls.cert ? { https: { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) } } : {}),
     }) as unknown as FastifyInstance;
   } catch (err) {
@@ -68,17 +82,8 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   // Bodies stay raw bytes: ingest routes gunzip and parse them themselves (NDJSON, pretty JSON).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, request, reply) => {
-    const status = err.statusCode ?? 500;
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    const error = status === 413 ? 'body_too_large' : status >= 500 ? 'internal' : (err.code ?? 'bad_request').toLowerCase();
-    const message = status === 413 ? `body is larger than ${config.limits.maxBodyBytes} bytes` : err.message;
-    if (request.url.startsWith('/v1/ingest') || request.url.startsWith('/ingest/') || request.url.startsWith('/api/profiling')) {
-      metrics.ingestRequests.inc({ route: request.routeOptions.url ?? 'unknown', status: String(status) });
-    }
-    void reply.code(status).send({ error, message });
-  });
-  app.setNotFoundHandler((request, reply) => void reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` }));
+  let stopping = false;
+  registerErrorHandlers(app, { maxBodyBytes: config.limits.maxBodyBytes, metrics, logLimited, stopping: () => stopping });
 
   registerIngestRoutes(app, {
     auth,
@@ -86,10 +91,13 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
     pool,
     limiter: createRateLimiter({ linesPerSecond: config.limits.linesPerSecond, burstLines: config.limits.burstLines }),
     metrics,
+    logLimited,
     maxBodyBytes: config.limits.maxBodyBytes,
+    maxLineBytes: config.limits.maxLineBytes,
+    inflateGate: createInflateGate(config.limits.maxInflatingBodies),
   });
-  registerQueryRoutes(app, { auth, store, metrics });
-  registerHealthRoutes(app, { store, storeKind, service, retention, metrics, startedAt });
+  registerQueryRoutes(app, { auth, store, metrics, logLimited, maxPayloadBytes: config.limits.maxLineBytes });
+  registerHealthRoutes(app, { store, storeKind, service, retention, exporters, metrics, logLimited, startedAt });
   registerDashboardRoutes(app);
 
   let udp: UdpIngest | null = null;
@@ -119,6 +127,7 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
     throw err;
   }
   retention.start();
+  await exporters.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const { host } = parseHostPort(config.listen);
@@ -130,28 +139,41 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   writeFileSync(`${stateFile}.tmp`, JSON.stringify({ pid: process.pid, url, udp: udpAddress ? `${udpAddress.host}:${udpAddress.port}` : null }));
   renameSync(`${stateFile}.tmp`, stateFile);
 
-  let stopping: Promise<void> | null = null;
+  let stopped: Promise<void> | null = null;
   return {
     url,
     udp: udpAddress,
     stop() {
-      stopping ??= (async () => {
+      stopping = true;
+      stopped ??= (async () => {
         await udp?.stop();
         await retention.stop();
         await app.close();
+        await exporters.stop(); // after ingest stopped; saves each cursor
         await pool.stop();
         await store.close();
         log.info('listener stopped');
       })();
-      return stopping;
+      return stopped;
     },
   };
 }
 
-function openStore(config: Readonly<ListenerConfig>): { store: Store; kind: string } {
+async function openStore(config: Readonly<ListenerConfig>, log: Logger): Promise<{ store: Store; kind: string }> {
   const url = config.store.url;
-  if (/^postgres(ql)?:\/\//.test(url)) throw new Error(`store.url = "${url}": PostgreSQL storage is not implemented yet; use "sqlite:<file>"`);
-  if (!url.startsWith('sqlite:')) throw new Error(`store.url = "${url}": expected "sqlite:<file>" or a postgres:// URL`);
+  if (isPostgresUrl(url)) {
+    const t = pgTarget(config.store);
+    if (!t.ok) throw new Error(t.message);
+    try {
+      mkdirSync(config.dataDir, { recursive: true }); // listener.json goes there
+    } catch (err) {
+      throw new Error(`dataDir: cannot create ${config.dataDir}: ${(err as Error).message}`);
+    }
+    const store = await openPostgresStore({ target: t.target, retentionDays: config.store.retentionDays, partitionsAhead: config.store.partitionsAhead, log: log.child({ component: 'store' }) });
+    log.info({ database: t.target.display, sslmode: t.target.sslmode }, 'PostgreSQL store open');
+    return { store, kind: 'postgres' };
+  }
+  if (!url.startsWith('sqlite:')) throw new Error(`store.url = "${redactUrl(url)}": expected "sqlite:<file>" or a postgres:// URL`);
   const path = url.slice('sqlite:'.length);
   const file = isAbsolute(path) ? path : join(config.dataDir, path);
   try {

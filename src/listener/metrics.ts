@@ -11,6 +11,7 @@ export interface ListenerMetrics {
   rejected: Counter<'error_code'>;
   receivedBytes: Counter;
   rateLimited: Counter;
+  inflateBusy: Counter;
   storeErrors: Counter<'operation'>;
   batchSeconds: Histogram;
   querySeconds: Histogram<'route'>;
@@ -31,6 +32,7 @@ export function createListenerMetrics(): ListenerMetrics {
     rejected: new Counter({ name: `${p}ingest_rejected_total`, help: 'Lines rejected, by reason', labelNames: ['error_code'], registers }),
     receivedBytes: new Counter({ name: `${p}ingest_received_bytes_total`, help: 'Request body bytes received as sent (compressed or not)', registers }),
     rateLimited: new Counter({ name: `${p}ingest_rate_limited_total`, help: 'Requests answered 429', registers }),
+    inflateBusy: new Counter({ name: `${p}ingest_busy_total`, help: 'Gzip requests answered 503 busy: every inflation slot was taken', registers }),
     storeErrors: new Counter({ name: `${p}store_errors_total`, help: 'Store operations that failed', labelNames: ['operation'], registers }),
     batchSeconds: new Histogram({
       name: `${p}ingest_batch_duration_seconds`,

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from './error-codes.js';
 import type { Auth, Principal } from './ingest-api/auth.js';
 
 const principals = new WeakMap<FastifyRequest, Principal>();
@@ -15,10 +16,10 @@ export function requireToken(auth: Auth) {
         principals.set(request, result.principal);
         return;
       case 'missing':
-        await reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: 'unauthorized', message: 'missing bearer token (Authorization: Bearer <token>)' });
+        await reply.code(401).header('WWW-Authenticate', 'Bearer').send(errorBody('unauthorized', 'missing bearer token (Authorization: Bearer <token>)'));
         return;
       case 'unknown':
-        await reply.code(401).header('WWW-Authenticate', 'Bearer error="invalid_token"').send({ error: 'unauthorized', message: 'unknown token' });
+        await reply.code(401).header('WWW-Authenticate', 'Bearer error="invalid_token"').send(errorBody('unauthorized', 'unknown token'));
         return;
     }
   };

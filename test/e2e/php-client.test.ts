@@ -70,6 +70,37 @@ describe('PHP client through daemon and listener', { skip }, () => {
     assert.deepEqual(await api.requests(PROJECT, '/fast'), [], 'fast requests are not sent');
   });
 
+  test('the incoming traceparent and each query\'s start offset are in the profile, for OTLP export', async () => {
+    const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    assert.equal((await app.get('/slow?ms=300&t=traced', { headers: { traceparent: incoming, tracestate: 'vendor=1' } })).status, 200);
+    assert.equal((await app.get('/slow?ms=300&t=untraced', { headers: { traceparent: '00-not-a-valid-header' } })).status, 200);
+    const find = (url: string) =>
+      waitFor(async () => (await api.requests(PROJECT, url))[0] ?? null, { timeoutMs: 15_000, what: `${url} in the listener` });
+    const traced = await api.detail(PROJECT, (await find('t=traced')).correlation_id);
+    const trace = traced.trace as Record<string, string>;
+    assert.equal(trace.traceparent, incoming);
+    assert.equal(trace.tracestate, 'vendor=1');
+    assert.equal(trace.trace_id, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.equal(trace.flags, '01');
+    assert.match(trace.span_id ?? '', /^[0-9a-f]{16}$/);
+    assert.notEqual(trace.span_id, '00f067aa0ba902b7', 'the request has a span of its own, child of the caller');
+
+    const untracedRow = await find('t=untraced');
+    const untraced = await api.detail(PROJECT, untracedRow.correlation_id);
+    const own = untraced.trace as Record<string, string>;
+    assert.equal(own.traceparent, undefined, 'an invalid header is ignored');
+    assert.equal(own.trace_id, untracedRow.correlation_id.replaceAll('-', ''), 'a new trace named after the correlation id');
+
+    const queries = (traced.sql as { queries: { query: string; start_ms: number; duration_ms: number }[] }).queries;
+    const elapsed = traced.elapsed_ms as number;
+    const cte = queries.find((q) => q.query.startsWith('WITH RECURSIVE'));
+    const updates = queries.filter((q) => q.query.startsWith('UPDATE products'));
+    assert.ok(cte && updates.length === 3);
+    for (const q of queries) assert.ok(q.start_ms >= 0 && q.start_ms + q.duration_ms <= elapsed + 1, `${q.start_ms} + ${q.duration_ms} within ${elapsed} ms`);
+    // The app runs the CTE, then a ~300 ms PHP function, then the updates: their offsets say so.
+    assert.ok(updates.every((u) => u.start_ms >= cte.start_ms + cte.duration_ms + 250), JSON.stringify(queries.map((q) => [q.start_ms, q.duration_ms])));
+  });
+
   test('secrets in headers, query string, POST body and SQL literals are redacted in what the listener stores', async () => {
     const res = await app.get('/login?ms=300&api_key=QS-SECRET-1&page=2', {
       method: 'POST',
@@ -106,10 +137,12 @@ describe('PHP client through daemon and listener', { skip }, () => {
     const find = (url: string) =>
       waitFor(async () => (await api.requests(PROJECT, url))[0] ?? null, { timeoutMs: 15_000, what: `${url} in the listener` });
     const manual = await api.detail(PROJECT, (await find('/manual')).correlation_id);
-    assert.deepEqual((manual.sql as { queries: { query: string; duration_ms: number }[] }).queries.at(-1), {
+    const last = (manual.sql as { queries: { query: string; duration_ms: number; start_ms: number; stack_trace: unknown }[] }).queries.at(-1);
+    assert.deepEqual(last, {
       query: 'SELECT * FROM external_api_cache WHERE k = 7',
       duration_ms: 123.4,
-      stack_trace: (manual.sql as { queries: { stack_trace: unknown }[] }).queries.at(-1)?.stack_trace,
+      start_ms: last?.start_ms, // reported as ending when the call was made: may be clamped to 0
+      stack_trace: last?.stack_trace,
     });
     assert.equal((await find('/error')).status, 500);
     const fatal = await api.detail(PROJECT, (await find('/fatal')).correlation_id);

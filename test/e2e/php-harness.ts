@@ -29,8 +29,19 @@ export function phpHasExtension(name: string): boolean {
 
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
-  for (const p of running) p.kill('SIGKILL');
+  for (const p of running) killGroup(p, 'SIGKILL');
 });
+
+/** php -S with PHP_CLI_SERVER_WORKERS forks workers that outlive a killed parent: those run in their own process group. */
+function killGroup(p: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (p.pid !== undefined && groups.has(p)) process.kill(-p.pid, signal);
+    else p.kill(signal);
+  } catch {
+    // already gone
+  }
+}
+const groups = new WeakSet<ChildProcess>();
 
 export interface PhpApp {
   url: string;
@@ -41,13 +52,15 @@ export interface PhpApp {
 
 /**
  * `php -S 127.0.0.1:<free port> test/php-app/index.php` with the client's settings in `env`
- * (BITVILLE_APM_* and APP_DB). `phpArgs` go before -S (e.g. `-d opcache.enable_cli=1`).
+ * (BITVILLE_APM_* and APP_DB). `phpArgs` go before -S (e.g. `-d opcache.enable_cli=1`); `router` is the script php -S serves.
  */
-export async function startPhpApp(dir: string, env: Record<string, string>, phpArgs: string[] = []): Promise<PhpApp> {
+export async function startPhpApp(dir: string, env: Record<string, string>, phpArgs: string[] = [], router: string = APP): Promise<PhpApp> {
   const port = await freePort();
   const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, APP_DB: join(dir, 'app.sqlite'), BITVILLE_APM_CONFIG: join(dir, 'no-such.ini'), ...env };
-  const proc = spawn('php', [...phpArgs, '-S', `127.0.0.1:${port}`, APP], { cwd: REPO, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const workers = childEnv.PHP_CLI_SERVER_WORKERS !== undefined;
+  const proc = spawn('php', [...phpArgs, '-S', `127.0.0.1:${port}`, router], { cwd: REPO, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: workers });
   running.add(proc);
+  if (workers) groups.add(proc);
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -68,7 +81,7 @@ export async function startPhpApp(dir: string, env: Record<string, string>, phpA
       return { status: res.status, body, ms: performance.now() - started };
     },
     async stop() {
-      proc.kill('SIGTERM');
+      killGroup(proc, 'SIGTERM');
       await exited;
     },
   };

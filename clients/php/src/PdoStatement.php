@@ -21,7 +21,7 @@ class PdoStatement extends \PDOStatement
         try {
             return parent::execute($params);
         } finally {
-            Agent::recordSql($this->queryString, (hrtime(true) - $t) / 1e6, 2);
+            Agent::recordSql(PgCorrelation::untagged($this->queryString), (hrtime(true) - $t) / 1e6, 2);
         }
     }
 }

@@ -76,6 +76,7 @@ final class Reporter
                 'current_usage' => memory_get_usage(false),
                 'limit' => ini_get('memory_limit'),
             ],
+            'trace' => Agent::trace(),
             'server' => [
                 'hostname' => (string) gethostname(),
                 'php_version' => PHP_VERSION,

@@ -1,5 +1,6 @@
 // Every call to the listener's read API goes through here, with the session's bearer token.
 import type { Comparison } from '../../../src/shared/protocol/read-api';
+import type { RequestDatabase } from '../../../src/shared/protocol/db-api';
 
 export type { Comparison, Difference, SeriesPoint, StatsRow } from '../../../src/shared/protocol/read-api';
 
@@ -77,6 +78,8 @@ export interface RequestDetail extends RequestSummary {
   source?: string;
   payload: unknown;
   db_activity: { source: string; timestamp: number; project: string; record: unknown }[];
+  /** What the Postgres agent saw of this request's session (older listeners: absent). */
+  database?: RequestDatabase;
   comparison: Comparison;
 }
 export interface KeyDetail {

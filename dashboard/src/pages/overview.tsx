@@ -1,6 +1,7 @@
 import { useMemo } from 'preact/hooks';
 import type uPlot from 'uplot';
 import { Chart } from '../components/chart';
+import { DbOverviewPanel } from '../components/db-overview-panel';
 import { ProjectPicker } from '../components/project-picker';
 import { RankedTable, type RankedKind } from '../components/ranked-table';
 import { Empty, Show } from '../components/states';
@@ -56,6 +57,7 @@ export function Overview({ params }: { params: URLSearchParams }) {
         {(['endpoints', 'queries', 'functions'] as const).map((kind) => <Ranked key={kind} kind={kind} project={project} from={rankWindow.from} to={rankWindow.to} />)}
       </div>
       <SlowRequests project={project} host={host} from={rankWindow.from} to={rankWindow.to} />
+      <DbOverviewPanel project={project} from={w.from} to={w.to} step={w.step} focus={focus} />
     </div>
   );
 }

@@ -1,4 +1,5 @@
 import { useMemo } from 'preact/hooks';
+import { DatabasePanel } from '../components/database-panel';
 import { FlameGraph } from '../components/flame-graph';
 import { Empty, Show } from '../components/states';
 import { Waterfall } from '../components/waterfall';
@@ -74,6 +75,8 @@ function Detail({ d }: { d: RequestDetail }) {
         <Waterfall durationMs={d.duration_ms} queries={queries} />
       </section>
 
+      {d.database && <DatabasePanel db={d.database} start={d.timestamp} durationMs={d.duration_ms} project={d.project} />}
+
       <div class="grid2">
         <section class="card">
           <h2>XHProf top functions</h2>
@@ -117,7 +120,7 @@ function Detail({ d }: { d: RequestDetail }) {
       </div>
 
       <section class="card" data-testid="db-activity">
-        <h2>Database activity <small>linked by correlation id</small></h2>
+        <h2>Postgres-agent records <small>linked by correlation id</small></h2>
         {d.db_activity.length === 0 ? (
           <Empty>No Postgres-agent records mention this request.</Empty>
         ) : (

@@ -6,7 +6,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { DaemonConfig } from '../../shared/config/daemon-config.js';
 import type { Logger } from '../../shared/telemetry/logger.js';
 import type { HealthStatus } from '../health/health-report.js';
-import { createHealthServer } from '../health/health-server.js';
+import { createHealthServer } from '../../shared/http/health-server.js';
 import { ensureDaemonDirs, type DaemonRuntimeInfo } from '../daemon-paths.js';
 import { bindUdpSocket, bindUnixSocket, udpAddress, type BoundUnixSocket } from './listen-sockets.js';
 import { replacementReason, type ReplacementReason } from './replacement-policy.js';

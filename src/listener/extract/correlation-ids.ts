@@ -2,14 +2,20 @@ import { isObj } from './fields.js';
 
 const APPLICATION_NAME = /^bitville-([0-9A-Za-z][0-9A-Za-z._-]{0,127})$/;
 const SQL_COMMENT = /\/\*\s*correlation[:=]\s*([0-9A-Za-z][0-9A-Za-z._-]{0,127})\s*\*\//g;
+/** sqlcommenter form the PHP client's PDO wrapper writes: `/*bitville_id='<id>',traceparent='…'*\/`. */
+const SQLCOMMENTER = /bitville_id='([0-9A-Za-z][0-9A-Za-z._-]{0,127})'/g;
+/** A database session as the pg-agent names it in pg_locks records: `pg:<pid>:<backend_start unix s>`. */
+const SESSION_KEY = /^pg:\d{1,10}:\d{1,12}$/;
 const MAX_IDS = 1000;
 const MAX_NODES = 50_000;
 const MAX_DEPTH = 8;
 
 /**
- * Correlation ids a Postgres-agent record carries anywhere inside it: `correlation_id` fields,
- * `application_name: "bitville-<id>"` and `/* correlation:<id> *\/` SQL comments. The walk is
- * bounded so a huge or deeply nested record costs little.
+ * Correlation ids a Postgres-agent record carries anywhere inside it: nested `correlation_id`
+ * fields, `application_name: "bitville-<id>"`, `/* correlation:<id> *\/` and sqlcommenter
+ * `bitville_id='<id>'` SQL comments, and the `session_key` of database sessions (so a blocking
+ * session's page can find the records it appears in). The top-level `correlation_id` is the
+ * record's own key, not a mention. The walk is bounded so a huge or deeply nested record costs little.
  */
 export function correlationIds(record: unknown): string[] {
   const found = new Set<string>();
@@ -21,7 +27,11 @@ export function correlationIds(record: unknown): string[] {
     if (++nodes > MAX_NODES || found.size >= MAX_IDS) return;
     if (typeof node === 'string') {
       if (key === 'correlation_id') {
-        if (node !== '' && node.length <= 128) found.add(node);
+        if (depth > 1 && node !== '' && node.length <= 128) found.add(node);
+        return;
+      }
+      if (key === 'session_key') {
+        if (SESSION_KEY.test(node)) found.add(node);
         return;
       }
       if (key === 'application_name') {
@@ -31,10 +41,25 @@ export function correlationIds(record: unknown): string[] {
       if (node.includes('correlation')) {
         for (const m of node.matchAll(SQL_COMMENT)) if (m[1]) found.add(m[1]);
       }
+      if (node.includes('bitville_id=')) {
+        for (const m of node.matchAll(SQLCOMMENTER)) if (m[1]) found.add(m[1]);
+      }
       return;
     }
     if (depth >= MAX_DEPTH) return;
     if (Array.isArray(node)) for (const item of node) walk(item, depth + 1, key);
     else if (isObj(node)) for (const [k, v] of Object.entries(node)) walk(v, depth + 1, k);
   }
+}
+
+/** The PHP request one database session (or log event) belongs to: its correlation_id, application_name or leading SQL comment. */
+export function sessionCorrelationId(s: Record<string, unknown>): string | null {
+  if (typeof s.correlation_id === 'string' && s.correlation_id !== '' && s.correlation_id.length <= 128) return s.correlation_id;
+  if (typeof s.application_name === 'string') {
+    const m = APPLICATION_NAME.exec(s.application_name);
+    if (m?.[1]) return m[1];
+  }
+  if (typeof s.query !== 'string') return null;
+  const head = s.query.slice(0, 600);
+  return /bitville_id='([0-9A-Za-z][0-9A-Za-z._-]{0,127})'/.exec(head)?.[1] ?? /\/\*\s*correlation[:=]\s*([0-9A-Za-z][0-9A-Za-z._-]{0,127})\s*\*\//.exec(head)?.[1] ?? null;
 }

@@ -51,6 +51,24 @@ test('finds correlation ids in application_name, SQL comments and nested correla
   );
 });
 
+test('finds the sqlcommenter bitville_id and session keys, but not the record\'s own top-level key', () => {
+  const record = {
+    correlation_id: 'pg-host-1-7',
+    source: 'pg_locks',
+    data: {
+      waits: [{ query: "/*bitville_id='0b7c9d1e-1111-4222-8333-944455556666',traceparent='00-0b7c9d1e111142228333944455556666-00f067aa0ba902b7-01'*/ UPDATE t SET a = 1", session_key: 'pg:4411:1764150001' }],
+      blockers: [{ session_key: 'pg:4412:1764150000', application_name: 'psql' }, { session_key: 'not a key' }],
+    },
+  };
+  assert.deepEqual(correlationIds(record).sort(), ['0b7c9d1e-1111-4222-8333-944455556666', 'pg:4411:1764150001', 'pg:4412:1764150000']);
+});
+
+test('the sqlcommenter comment does not change a query\'s fingerprint', () => {
+  const plain = 'SELECT * FROM orders WHERE id = 1042';
+  const tagged = `/*bitville_id='0b7c9d1e-1111-4222-8333-944455556666',traceparent='00-0b7c9d1e111142228333944455556666-00f067aa0ba902b7-01'*/ ${plain}`;
+  assert.equal(sqlFingerprint(tagged), sqlFingerprint(plain));
+});
+
 test('endpoint keys replace ids, UUIDs, hex digests and long tokens but keep route names', () => {
   assert.equal(endpointKey('GET', 'https://shop.example/orders/1042/items/7?x=1#top'), 'GET /orders/{id}/items/{id}');
   assert.equal(endpointKey('GET', '/u/3f1c2a9e-6b7d-4e2f-9a1b-0c5d7e8f9a10/'), 'GET /u/{uuid}');

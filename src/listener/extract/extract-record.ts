@@ -65,7 +65,8 @@ export type ExtractedRecord = ProfileRecord | ActivityRecord;
  * `as: 'activity'` (the /ingest/postgres route) stores the record as database activity whatever its source.
  */
 export function extractRecord(payload: Obj, body: Buffer, now: () => number = Date.now, as: 'auto' | 'activity' = 'auto'): ExtractedRecord {
-  const project = str(payload.project) ?? 'default';
+  // Bounded like the other indexed text fields: it is in every index (a PostgreSQL btree entry holds at most ~2.7 KB).
+  const project = (str(payload.project) ?? 'default').slice(0, 256);
   const source = str(payload.source) ?? (as === 'activity' ? 'postgres' : PROFILE_SOURCE);
   const timestamp = unixSeconds(payload, now);
   const topId = str(payload.correlation_id);

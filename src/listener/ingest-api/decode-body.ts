@@ -1,4 +1,4 @@
-import { gunzip, gunzipSync } from 'node:zlib';
+import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 
 const gunzipAsync = promisify(gunzip);
@@ -12,33 +12,22 @@ export function contentCoding(contentEncoding: string | undefined): ContentCodin
   const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity' || encoding === '') return { kind: 'identity' };
   if (encoding === 'gzip' || encoding === 'x-gzip') return { kind: 'gzip' };
-  return { kind: 'bad_encoding', message: `unsupported Content-Encoding "${encoding}"; use gzip or none` };
+  return { kind: 'bad_encoding', message: `unsupported Content-Encoding "${encoding.slice(0, 40)}"; use gzip or none` };
 }
 
 /**
- * The body as plain bytes. Gzip is undone with a cap on the output, so a small "zip bomb" cannot
- * expand past `maxBytes` in memory.
+ * The body as plain bytes, at most `maxBytes` of them (else `too_large`). Gzip is undone with a
+ * cap on the output, so a small "zip bomb" cannot expand past `maxBytes` in memory. For the
+ * single-object routes, whose whole body is one profile (NDJSON batches inflate as a stream in
+ * the parse workers instead: inflate-lines.ts).
  */
-export async function decodeBody(raw: Buffer, contentEncoding: string | undefined, maxBytes: number): Promise<DecodeOutcome> {
-  const coding = contentCoding(contentEncoding);
-  if (coding.kind !== 'gzip') return coding.kind === 'identity' ? { kind: 'ok', body: raw } : coding;
+export async function decodeBody(raw: Buffer, coding: ContentCoding, maxBytes: number): Promise<DecodeOutcome> {
+  if (coding.kind === 'bad_encoding') return coding;
+  if (coding.kind === 'identity') return raw.length > maxBytes ? { kind: 'too_large' } : { kind: 'ok', body: raw };
   try {
     return { kind: 'ok', body: await gunzipAsync(raw, { maxOutputLength: maxBytes }) };
   } catch (err) {
-    return gunzipFailure(err);
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return { kind: 'too_large' };
+    return { kind: 'bad_encoding', message: 'body is not valid gzip' };
   }
-}
-
-/** Same as decodeBody's gzip branch, on the calling thread (a parse worker). */
-export function gunzipCapped(raw: Buffer, maxBytes: number): DecodeOutcome {
-  try {
-    return { kind: 'ok', body: gunzipSync(raw, { maxOutputLength: maxBytes }) };
-  } catch (err) {
-    return gunzipFailure(err);
-  }
-}
-
-function gunzipFailure(err: unknown): DecodeOutcome {
-  if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return { kind: 'too_large' };
-  return { kind: 'bad_encoding', message: 'body is not valid gzip' };
 }

@@ -1,13 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { gunzipCapped } from './decode-body.js';
 import type { ParseAnswer, ParseTask } from './parse-worker.js';
 import { mergeRollups, type BatchRollup } from '../store/batch-rollup.js';
-import { prepareLines, type PreparedBody } from './prepare-lines.js';
+import { prepareGzipLines, prepareLines, type PreparedBody } from './prepare-lines.js';
 
 export interface ParsePoolOptions {
   /** Worker threads; 0 prepares on the calling thread. Default: one per CPU, 1 to 4. */
   workers?: number;
+  /** Lines longer than this (after gunzip) are rejected as `line_too_large`. Default: no limit. */
+  maxLineBytes?: number;
 }
 
 export type PrepareOutcome =
@@ -52,6 +53,7 @@ const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
  */
 export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
   const size = options.workers ?? defaultParseWorkers();
+  const maxLineBytes = options.maxLineBytes ?? Infinity;
   const slots: Slot[] = [];
   let nextId = 1;
   let restarts = 0;
@@ -93,7 +95,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       chosen.pending.set(id, resolve);
       // Transfer when the Buffer owns its whole ArrayBuffer (a gunzip result or a chunk copy); never a pooled slice.
       const owns = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
-      const task: ParseTask = { id, body, as, ...(gunzipMaxBytes === undefined ? {} : { gunzipMaxBytes }) };
+      const task: ParseTask = { id, body, as, maxLineBytes, ...(gunzipMaxBytes === undefined ? {} : { gunzipMaxBytes }) };
       chosen.worker.postMessage(task, owns ? [body.buffer as ArrayBuffer] : []);
     });
   }
@@ -103,10 +105,9 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       if (stopped) return { kind: 'failed', message: 'parse pool stopped' };
       if (gunzipMaxBytes !== undefined) {
         if (slots.length > 0) return send(body, as, gunzipMaxBytes); // gunzip, too, off the event loop: one worker per gzip body
-        const decoded = gunzipCapped(body, gunzipMaxBytes);
-        return decoded.kind === 'ok' ? { kind: 'ok', prepared: prepareLines(decoded.body, as) } : decoded;
+        return prepareGzipLines(body, gunzipMaxBytes, { as, maxLineBytes });
       }
-      if (slots.length === 0) return { kind: 'ok', prepared: prepareLines(body, as) };
+      if (slots.length === 0) return { kind: 'ok', prepared: prepareLines(body, { as, maxLineBytes }) };
       const chunks = splitAtLines(body, body.length >= SPLIT_MIN_BYTES ? slots.length : 1);
       const outcomes = await Promise.all(chunks.map((c) => send(c.bytes, as)));
       const lines: PreparedBody['lines'] = [];

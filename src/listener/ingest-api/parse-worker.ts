@@ -1,13 +1,13 @@
 import { parentPort } from 'node:worker_threads';
-import { gunzipCapped } from './decode-body.js';
-import { prepareLines, type PreparedBody } from './prepare-lines.js';
+import { prepareGzipLines, prepareLines, type PreparedBody } from './prepare-lines.js';
 
 /** Request and answer between parse-pool.ts and this worker. */
 export interface ParseTask {
   id: number;
   body: Uint8Array;
   as: 'auto' | 'activity';
-  /** Set when `body` is gzip: gunzip here first, to at most this many bytes. */
+  maxLineBytes: number;
+  /** Set when `body` is gzip: inflate it here first, to at most this many bytes in total. */
   gunzipMaxBytes?: number;
 }
 export type ParseAnswer =
@@ -17,22 +17,30 @@ export type ParseAnswer =
   | { id: number; kind: 'failed'; message: string };
 
 /**
- * Worker entry: prepares one batch per message (gunzip first when asked). Every record body is
- * copied into one ArrayBuffer that is transferred, not cloned; the main thread re-slices it
+ * Worker entry: prepares one batch per message (inflating first when asked), one batch at a time:
+ * a gzip body is inflated as a stream, and taking the next task only when this one is done keeps
+ * this thread's memory at one body's prepared records plus one line in flight. Every record body
+ * is copied into one ArrayBuffer that is transferred, not cloned; the main thread re-slices it
  * (parse-pool.ts `revive`).
  */
+let queue: Promise<void> = Promise.resolve();
 parentPort?.on('message', (task: ParseTask) => {
+  queue = queue.then(() => handle(task));
+});
+
+async function handle(task: ParseTask): Promise<void> {
   try {
-    let body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
-    if (task.gunzipMaxBytes !== undefined) {
-      const decoded = gunzipCapped(body, task.gunzipMaxBytes);
-      if (decoded.kind !== 'ok') {
-        parentPort?.postMessage({ id: task.id, ...decoded } satisfies ParseAnswer);
+    const body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
+    let prepared: PreparedBody;
+    if (task.gunzipMaxBytes === undefined) prepared = prepareLines(body, { as: task.as, maxLineBytes: task.maxLineBytes });
+    else {
+      const outcome = await prepareGzipLines(body, task.gunzipMaxBytes, { as: task.as, maxLineBytes: task.maxLineBytes });
+      if (outcome.kind !== 'ok') {
+        parentPort?.postMessage({ id: task.id, ...outcome } satisfies ParseAnswer);
         return;
       }
-      body = decoded.body;
+      prepared = outcome.prepared;
     }
-    const prepared = prepareLines(body, task.as);
     let total = 0;
     for (const l of prepared.lines) if (l.kind === 'record') total += l.record.body.length;
     const bodies = new ArrayBuffer(total);
@@ -50,4 +58,4 @@ parentPort?.on('message', (task: ParseTask) => {
   } catch (err) {
     parentPort?.postMessage({ id: task.id, kind: 'failed', message: (err as Error).message } satisfies ParseAnswer);
   }
-});
+}

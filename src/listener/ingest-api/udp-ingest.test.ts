@@ -34,3 +34,14 @@ test('UDP datagrams with the shared secret are stored without it; without it, or
   assert.match(metrics, /ingest_rejected_total\{error_code="invalid_json"\} 1/);
   assert.match(metrics, /ingest_rejected_total\{error_code="project_not_allowed"\} 1/);
 });
+
+test('UDP datagrams nested too deep or with a correlation_id over 128 characters are rejected and counted by reason', async () => {
+  const deep = `{"_secret":"udp-secret","x":${'['.repeat(65)}${']'.repeat(65)}}`;
+  const longId = JSON.stringify({ ...variantProfile({ id: 'u'.repeat(129), uri: '/udp-limits' }), _secret: 'udp-secret' });
+  const fine = JSON.stringify({ ...variantProfile({ id: 'u'.repeat(128), uri: '/udp-limits' }), _secret: 'udp-secret' });
+  await send([deep, longId, fine]);
+  await waitFor(async () => ((await l.get('/api/v1/requests?url=/udp-limits', 'token-all')).json.total === 1 ? true : null), { timeoutMs: 5000, what: 'the 128-character id to be stored' });
+  const metrics = await (await fetch(`${l.url}/metrics`)).text();
+  assert.match(metrics, /ingest_rejected_total\{error_code="too_deep"\} 1/);
+  assert.match(metrics, /ingest_rejected_total\{error_code="id_too_long"\} 1/);
+});

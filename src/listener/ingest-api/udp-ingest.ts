@@ -1,11 +1,10 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { LimitedLog } from '../../shared/telemetry/rate-limited-log.js';
-import { isObj } from '../extract/fields.js';
 import type { ListenerMetrics } from '../metrics.js';
 import type { ProjectScope } from '../store/store.js';
 import type { IngestService } from './ingest-service.js';
-import type { ParsedLine } from './parse-lines.js';
+import { parseObject, type ParsedLine } from './parse-lines.js';
 
 export interface UdpIngestOptions {
   host: string;
@@ -64,13 +63,9 @@ export function createUdpIngest(o: UdpIngestOptions): UdpIngest {
   }
 
   function onMessage(msg: Buffer, from: { address: string }): void {
-    let value: unknown;
-    try {
-      value = JSON.parse(msg.toString('utf8'));
-    } catch {
-      return reject('invalid_json');
-    }
-    if (!isObj(value)) return reject('not_object');
+    const parsed = parseObject(msg); // depth checked before JSON.parse, correlation_id length after
+    if (parsed.kind === 'rejected') return reject(parsed.error);
+    const value = parsed.value;
     let bytes = msg;
     if (SECRET_FIELD in value) {
       const given = value[SECRET_FIELD];

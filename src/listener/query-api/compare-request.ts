@@ -1,8 +1,9 @@
 import { extractRecord, type ProfileRecord } from '../extract/extract-record.js';
-import { isObj } from '../extract/fields.js';
+import { isObj, type Obj } from '../extract/fields.js';
 import { percentile, percentileRank, round } from '../store/duration-buckets.js';
 import type { Store, StoredRequest } from '../store/store.js';
 import type { Comparison, Difference } from '../../shared/protocol/read-api.js';
+import { viewPayload } from './payload-view.js';
 
 /** How far back the endpoint baseline reaches, and how many earlier requests are opened to compare functions and queries. */
 export const BASELINE_WINDOW_S = 24 * 3600;
@@ -10,13 +11,13 @@ export const BASELINE_SAMPLE = 50;
 const TOP_DIFFERENCES = 10;
 
 /** One request against its endpoint's baseline: how unusual it is and what it spent extra time on. */
-export async function compareRequest(store: Store, row: StoredRequest, own: ProfileRecord | null): Promise<Comparison> {
+export async function compareRequest(store: Store, row: StoredRequest, own: ProfileRecord | null, maxPayloadBytes: number): Promise<Comparison> {
   const window = { from: row.timestamp - BASELINE_WINDOW_S, to: row.timestamp + 60 };
   const h = await store.endpointHistogram(row.project, row.endpoint, window);
   const p50 = percentile(h, 0.5);
   const sample: ProfileRecord[] = [];
   for (const body of await store.recentPayloads(row.project, row.endpoint, row.timestamp, row.id, BASELINE_SAMPLE)) {
-    const r = profileOf(body);
+    const r = profileOf(body, maxPayloadBytes);
     if (r) sample.push(r);
   }
   return {
@@ -39,15 +40,15 @@ export async function compareRequest(store: Store, row: StoredRequest, own: Prof
   };
 }
 
-export function profileOf(body: Buffer): ProfileRecord | null {
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    if (!isObj(value)) return null;
-    const r = extractRecord(value, body);
-    return r.kind === 'profile' ? r : null;
-  } catch {
-    return null;
-  }
+/** The indexed fields of a stored payload; null when it is not a profile or too deep or large to open (payload-view.ts). */
+export function profileOf(body: Buffer, maxPayloadBytes: number): ProfileRecord | null {
+  const view = viewPayload(body, maxPayloadBytes);
+  return view.kind === 'json' && isObj(view.value) ? profileFrom(view.value, body) : null;
+}
+
+export function profileFrom(value: Obj, body: Buffer): ProfileRecord | null {
+  const r = extractRecord(value, body);
+  return r.kind === 'profile' ? r : null;
 }
 
 function perKey(pairs: [string, number][]): Map<string, number> {

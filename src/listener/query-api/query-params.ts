@@ -51,6 +51,23 @@ export const MAX_WINDOW_S = 366 * 24 * 3600;
 /** Most points a time series returns; a finer step over a long window is coarsened. */
 export const MAX_POINTS = 10_080;
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * The name of the first query parameter holding a control character (U+0000-U+001F, U+007F), or
+ * null. Such a filter is answered 400 `bad_query` before it reaches the store: no stored URL,
+ * host, endpoint or key contains one, and SQLite reads a LIKE pattern only up to a NUL, so
+ * `q=%00` used to match every row (issue 9).
+ */
+export function controlCharacterParam(query: unknown): string | null {
+  if (typeof query !== 'object' || query === null) return null;
+  for (const [name, value] of Object.entries(query)) {
+    for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'string' && CONTROL.test(v)) return name;
+  }
+  return null;
+}
+
 export function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
 }

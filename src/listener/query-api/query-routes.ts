@@ -1,39 +1,59 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import type { LimitedLog } from '../../shared/telemetry/rate-limited-log.js';
+import { errorBody, shown } from '../error-codes.js';
+import { isObj } from '../extract/fields.js';
 import type { Auth, Principal } from '../ingest-api/auth.js';
 import { canAccess } from '../ingest-api/auth.js';
 import type { ListenerMetrics } from '../metrics.js';
 import { principalOf, requireToken } from '../request-auth.js';
 import type { ProjectScope, StatsKind, Store } from '../store/store.js';
-import { compareRequest, profileOf } from './compare-request.js';
+import { compareRequest, profileFrom } from './compare-request.js';
+import { requestDatabase } from './db-correlation.js';
+import { linkRequests, registerDbRoutes } from './db-routes.js';
+import { omittedField, viewPayload, viewValue } from './payload-view.js';
 import { bucketValue, percentile, round } from '../store/duration-buckets.js';
-import { DEFAULT_WINDOW_S, MAX_POINTS, MAX_WINDOW_S, describeIssues, detailParams, keyParams, searchParams, windowParams } from './query-params.js';
+import { DEFAULT_WINDOW_S, MAX_POINTS, MAX_WINDOW_S, controlCharacterParam, describeIssues, detailParams, keyParams, searchParams, windowParams } from './query-params.js';
 
 export interface QueryRoutesOptions {
   auth: Auth;
   store: Store;
   metrics: ListenerMetrics;
+  logLimited: LimitedLog;
+  /** Stored payloads larger than this are not parsed for the detail (limits.maxLineBytes). */
+  maxPayloadBytes: number;
   now?: () => number;
 }
 
 const DB_ACTIVITY_LIMIT = 200;
+/** limits.maxLineBytes's default: nothing larger can be ingested. */
+const DEFAULT_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+
+export type Timed = <Q extends z.ZodType>(
+  route: string,
+  schema: Q,
+  handler: (params: z.infer<Q>, principal: Principal, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+export type ScopeFor = (principal: Principal, project: string | undefined, reply: FastifyReply) => ProjectScope | undefined;
 
 /** Read API (DESIGN 7): JSON, token-protected, a token reads only its projects. */
 export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions): void {
   const onRequest = requireToken(o.auth);
   const now = o.now ?? Date.now;
 
-  const timed = <Q extends z.ZodType>(route: string, schema: Q, handler: (params: z.infer<Q>, principal: Principal, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+  const timed: Timed = <Q extends z.ZodType>(route: string, schema: Q, handler: (params: z.infer<Q>, principal: Principal, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       const end = o.metrics.querySeconds.startTimer({ route });
       try {
+        const control = controlCharacterParam(request.query);
+        if (control !== null) return await reply.code(400).send(errorBody('bad_query', `parameter "${shown(control, 40)}" contains a control character`));
         const parsed = schema.safeParse(request.query);
-        if (!parsed.success) return await reply.code(400).send({ error: 'bad_request', message: describeIssues(parsed.error) });
+        if (!parsed.success) return await reply.code(400).send(errorBody('bad_request', describeIssues(parsed.error)));
         return await handler(parsed.data, principalOf(request), request, reply);
       } catch (err) {
         o.metrics.storeErrors.inc({ operation: 'query' });
-        request.log.error({ err, route }, 'query failed');
-        return await reply.code(503).send({ error: 'store_unavailable', message: 'storage is unavailable; retry later' });
+        o.logLimited(`query:${route}`, { err, route }, 'query failed');
+        return await reply.code(503).send(errorBody('store_unavailable', 'storage is unavailable; retry later'));
       } finally {
         end();
       }
@@ -43,7 +63,7 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
   function scopeFor(principal: Principal, project: string | undefined, reply: FastifyReply): ProjectScope | undefined {
     if (project === undefined) return principal.scope;
     if (canAccess(principal, project)) return [project];
-    void reply.code(403).send({ error: 'forbidden', message: `this token may not read project "${project}"` });
+    void reply.code(403).send(errorBody('forbidden', `this token may not read project "${shown(project, 100)}"`));
     return undefined;
   }
 
@@ -71,21 +91,40 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
     });
   }));
 
+  const notFound = (reply: FastifyReply, id: string) => reply.code(404).send(errorBody('not_found', `no request ${shown(id, 130)} in the projects this token may read`));
+
   app.get<{ Params: { id: string } }>('/api/v1/requests/:id', { onRequest }, timed('request', detailParams, async (p, principal, req, reply) => {
     const projects = scopeFor(principal, p.project, reply);
     if (projects === undefined) return reply;
     const id = (req.params as { id: string }).id;
     const row = await o.store.getRequest(projects, id);
-    if (!row) return reply.code(404).send({ error: 'not_found', message: `no request ${id} in the projects this token may read` });
-    const own = profileOf(row.body);
+    if (!row) return notFound(reply, id);
+    const view = viewPayload(row.body, o.maxPayloadBytes); // parsed once: for the answer and for the comparison
+    const own = view.kind === 'json' && isObj(view.value) ? profileFrom(view.value, row.body) : null;
     const activity = await o.store.dbActivity(row.project, row.correlation_id, DB_ACTIVITY_LIMIT);
-    const { body, id: _rowId, ...summary } = row;
+    const { body: _body, id: _rowId, ...summary } = row;
+    const dbActivity = activity.map((a) => {
+      const v = viewPayload(a.body, o.maxPayloadBytes);
+      return { source: a.source, timestamp: a.timestamp, project: a.project, record: viewValue(v), ...omittedField(v, 'record') };
+    });
     return {
       ...summary,
-      payload: parseJson(body),
-      db_activity: activity.map((a) => ({ source: a.source, timestamp: a.timestamp, project: a.project, record: parseJson(a.body) })),
-      comparison: await compareRequest(o.store, row, own),
+      payload: viewValue(view),
+      ...omittedField(view, 'payload'),
+      db_activity: dbActivity,
+      database: await linkRequests(o.store, projects, requestDatabase(row.correlation_id, dbActivity)),
+      comparison: await compareRequest(o.store, row, own, o.maxPayloadBytes),
     };
+  }));
+
+  /** The stored bytes exactly as received, never parsed: also for a payload the detail had to leave out. */
+  app.get<{ Params: { id: string } }>('/api/v1/requests/:id/payload', { onRequest }, timed('request_payload', detailParams, async (p, principal, req, reply) => {
+    const projects = scopeFor(principal, p.project, reply);
+    if (projects === undefined) return reply;
+    const id = (req.params as { id: string }).id;
+    const row = await o.store.getRequest(projects, id);
+    if (!row) return notFound(reply, id);
+    return reply.type('application/json; charset=utf-8').send(row.body);
   }));
 
   for (const kind of ['endpoints', 'queries', 'functions'] as const satisfies readonly StatsKind[]) {
@@ -93,7 +132,7 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
       const projects = scopeFor(principal, p.project, reply);
       if (projects === undefined) return reply;
       const w = windowOf(p.from, p.to, now);
-      if (typeof w === 'string') return reply.code(400).send({ error: 'bad_request', message: w });
+      if (typeof w === 'string') return reply.code(400).send(errorBody('bad_request', w));
       const items = await o.store.stats(kind, { projects, ...w }, p.limit);
       return { items, next_cursor: null, total: items.length, from: w.from, to: w.to };
     }));
@@ -103,7 +142,7 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
     const projects = scopeFor(principal, p.project, reply);
     if (projects === undefined) return reply;
     const w = windowOf(p.from, p.to, now);
-    if (typeof w === 'string') return reply.code(400).send({ error: 'bad_request', message: w });
+    if (typeof w === 'string') return reply.code(400).send(errorBody('bad_request', w));
     const step = Math.max(p.step, Math.ceil((w.to - w.from) / MAX_POINTS / 60) * 60);
     const items = await o.store.timeseries({ projects, ...w }, step);
     return { items, next_cursor: null, total: items.length, step };
@@ -114,7 +153,7 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
     const projects = scopeFor(principal, p.project, reply);
     if (projects === undefined) return reply;
     const w = windowOf(p.from, p.to, now);
-    if (typeof w === 'string') return reply.code(400).send({ error: 'bad_request', message: w });
+    if (typeof w === 'string') return reply.code(400).send(errorBody('bad_request', w));
     const step = Math.max(p.step, Math.ceil((w.to - w.from) / MAX_POINTS / 60) * 60);
     const d = await o.store.keyDetail(p.kind, p.key, { projects, ...w }, step);
     const h = d.histogram;
@@ -134,9 +173,11 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
       series: d.series,
     };
   }));
+
+  registerDbRoutes(app, { store: o.store, onRequest, timed, scopeFor, now });
 }
 
-function windowOf(from: number | undefined, to: number | undefined, now: () => number): { from: number; to: number } | string {
+export function windowOf(from: number | undefined, to: number | undefined, now: () => number): { from: number; to: number } | string {
   const t = to ?? now() / 1000;
   const f = from ?? t - DEFAULT_WINDOW_S;
   if (f >= t) return 'from must be before to';
@@ -144,10 +185,10 @@ function windowOf(from: number | undefined, to: number | undefined, now: () => n
   return { from: f, to: t };
 }
 
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8')) as unknown;
-  } catch {
-    return body.toString('utf8');
-  }
+/**
+ * A stored payload or record for an answer: parsed JSON, its text when it is not JSON, or null
+ * when it is too deep or over `maxBytes` to parse safely (payload-view.ts).
+ */
+export function parseJson(body: Buffer, maxBytes: number = DEFAULT_MAX_PAYLOAD_BYTES): unknown {
+  return viewValue(viewPayload(body, maxBytes));
 }

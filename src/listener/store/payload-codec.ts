@@ -9,6 +9,11 @@ export type PayloadEncoding = 'identity' | 'brotli';
 /** Column values in `payloads.encoding` / `db_activity.encoding` (migration 2). */
 export const ENCODING_CODE: Readonly<Record<PayloadEncoding, number>> = { identity: 0, brotli: 1 };
 
+/** Column value back to its encoding name; undefined for a code this version does not know. */
+export function encodingOfCode(code: number): PayloadEncoding | undefined {
+  return (Object.keys(ENCODING_CODE) as PayloadEncoding[]).find((e) => ENCODING_CODE[e] === code);
+}
+
 /** Smaller payloads are stored as they are: compressing them saves less than it costs. */
 export const MIN_PACK_BYTES = 512;
 

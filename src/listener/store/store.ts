@@ -96,6 +96,42 @@ export interface StoreCounts {
   db_activity: number;
 }
 
+/**
+ * Export (issue 14, DESIGN section 13). Each kind of record is one append-only stream in store
+ * order; an exporter's cursor is one opaque position per stream, persisted in the store with the
+ * data, so a restart resumes where the last confirmed batch ended.
+ * A store must hand out positions that only grow and never reuse one: SQLite uses the rowid
+ * (retention never deletes the newest row, so a rowid is never handed out twice); a store with
+ * concurrent writers must order by commit, e.g. (transaction id, id) below the oldest open
+ * transaction, so a row committed late cannot appear behind a cursor.
+ */
+export type ExportStream = 'profile' | 'activity';
+export const EXPORT_STREAMS: readonly ExportStream[] = ['profile', 'activity'];
+
+export interface ExportRow {
+  stream: ExportStream;
+  /** The cursor value once this row is exported. */
+  position: string;
+  project: string;
+  source: string;
+  /** Profiles: the correlation id; activity: the record key. */
+  key: string;
+  timestamp: number;
+  /** The indexed columns of a profile; null for activity records. */
+  profile: Omit<RequestSummary, 'correlation_id' | 'project' | 'timestamp'> & { endpoint: string; is_error: boolean } | null;
+  /** The payload as received. */
+  body: Buffer;
+}
+
+export interface ExportCursorState {
+  exporter: string;
+  position: Record<ExportStream, string>;
+  /** Records retention deleted before this exporter sent them (all time). */
+  droppedByRetention: Record<ExportStream, number>;
+  /** Records after `position` handed to the receiver whose confirmation was not saved yet (a crash resends them). */
+  inFlight: Record<ExportStream, number>;
+}
+
 export interface Store {
   /**
    * Stores the batch in one transaction, or nothing (throws a StoreUnavailable-type error).
@@ -107,6 +143,8 @@ export interface Store {
   search(query: SearchQuery): Promise<SearchPage>;
   getRequest(projects: ProjectScope, correlationId: string): Promise<StoredRequest | null>;
   dbActivity(project: string, correlationId: string, limit: number): Promise<StoredActivity[]>;
+  /** Postgres-agent records of the given sources with from <= timestamp < to, oldest first, at most `limit` (the database overview). */
+  activityInWindow(window: WindowQuery, sources: readonly string[], limit: number): Promise<StoredActivity[]>;
   /** Payloads of the latest requests on an endpoint before `beforeTs`, excluding one row. */
   recentPayloads(project: string, endpoint: string, beforeTs: number, excludeId: number, limit: number): Promise<Buffer[]>;
   endpointHistogram(project: string, endpoint: string, window: Omit<WindowQuery, 'projects'>): Promise<Histogram>;
@@ -121,6 +159,24 @@ export interface Store {
   reclaimSpace(): Promise<void>;
   ping(): Promise<void>;
   counts(): Promise<StoreCounts>;
+  /**
+   * Marks exactly these exporters enabled (retention counts what it deletes before they sent it) and
+   * the others disabled; creates missing cursors at the start of the data (`beginning`) or after the
+   * newest row (`end`). Returns their states in the order given.
+   */
+  activateExporters(exporters: readonly { name: string; startAt: 'beginning' | 'end' }[]): Promise<ExportCursorState[]>;
+  exportCursor(exporter: string): Promise<ExportCursorState | null>;
+  /** Rows after `after` in store order, at most `limit` and about `maxBytes` of stored bytes (always at least one). */
+  readForExport(stream: ExportStream, after: string, limit: number, maxBytes: number): Promise<ExportRow[]>;
+  /** Saves the confirmed position and how many records after it are being sent now (to count resends after a crash). */
+  saveExportCursor(exporter: string, stream: ExportStream, position: string, inFlight: number): Promise<void>;
+  /** Rows after `after`. */
+  exportBacklog(stream: ExportStream, after: string): Promise<number>;
+  /**
+   * Whether this listener may run the exporter now. Listeners sharing one database take turns (a
+   * lease per exporter), so each record is exported by one of them; a single-process store always says yes.
+   */
+  exportLease(exporter: string): Promise<boolean>;
   close(): Promise<void>;
 }
 

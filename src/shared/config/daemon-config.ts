@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hostPort } from './host-port.js';
+import { httpUrl } from './http-url.js';
 import { logSchema } from './log-config.js';
 
 /**
@@ -52,7 +53,7 @@ export const daemonConfigSchema = z.strictObject({
   forward: z
     .strictObject({
       /** Listener base URL; null turns forwarding off (everything stays in the spool). */
-      url: z.url().nullable().default('http://127.0.0.1:8443'),
+      url: httpUrl.nullable().default('http://127.0.0.1:8443'),
       token: z.string().default(''),
       batchItems: z.number().int().min(1).default(500),
       /** Uncompressed bytes per batch. 4 MiB. */

@@ -6,7 +6,7 @@
 type Plain = Record<string, unknown>;
 
 /** Keys whose value is an object as a whole (a map), set from JSON rather than key by key. */
-const WHOLE_OBJECT_KEYS = new Set(['tokens']);
+const WHOLE_OBJECT_KEYS = new Set(['tokens', 'headers']);
 
 export function envName(path: readonly string[]): string {
   return ['BITVILLE', ...path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2'))].join('_').toUpperCase();

@@ -64,3 +64,30 @@ test('listener tokens can be set as JSON from the environment', () => {
   const c = loadConfig(listenerConfigSchema, { env: { BITVILLE_TOKENS: '{"t1":["shop"]}' } });
   assert.deepEqual(c.tokens, { t1: ['shop'] });
 });
+
+test('an unknown key names itself and the nearest known key, without dumping the file as its value', () => {
+  const file = yamlFile('bufer: { memoryItems: 5 }\nforward: { url: "http://a:1", tokn: "x" }\nzzzzzzzz: 1\n');
+  try {
+    loadConfig(daemonConfigSchema, { file, env: {} });
+    assert.fail('expected ConfigError');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.problems.slice().sort(), [
+      'bufer: unknown key (did you mean buffer?)',
+      'forward.tokn: unknown key (did you mean forward.token?)',
+      `zzzzzzzz: unknown key (known keys here: ${Object.keys(loadConfig(daemonConfigSchema, { env: {} })).join(', ')})`,
+    ].sort());
+    assert.doesNotMatch(err.message, /memoryItems/, 'the file is not repeated as a value');
+  }
+});
+
+test('forward.url accepts http and https only', () => {
+  for (const url of ['ftp://x', 'file:///etc/passwd', 'listener:8443']) {
+    assert.throws(() => loadConfig(daemonConfigSchema, { env: { BITVILLE_FORWARD_URL: url } }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, new RegExp(`forward\\.url = "${url.replace(/[/.]/g, '\\$&')}": expected an http:// or https:// URL`));
+      return true;
+    });
+  }
+  assert.equal(loadConfig(daemonConfigSchema, { env: { BITVILLE_FORWARD_URL: 'https://listener.example:8443' } }).forward.url, 'https://listener.example:8443');
+});

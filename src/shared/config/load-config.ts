@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { applyEnvOverrides, isPlain } from './env-overrides.js';
+import { nearestKey } from './nearest-key.js';
 
 /** Bad configuration at boot: every problem, each naming the key, the value and what was expected. */
 export class ConfigError extends Error {
@@ -42,15 +43,33 @@ export function loadConfig<S extends z.ZodType<Record<string, unknown>>>(schema:
   const merged = deepMerge(env.config, options.overrides ?? {});
   const result = schema.safeParse(merged);
   if (!result.success) {
-    for (const issue of result.error.issues) {
-      const key = issue.path.join('.') || '(top level)';
-      const value = valueAt(merged, issue.path);
-      const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ')})` : '';
-      problems.push(`${key}${value === undefined ? '' : ` = ${JSON.stringify(value)}`}: ${issue.message}${keys}`);
-    }
+    for (const issue of result.error.issues) problems.push(...describeIssue(issue, merged, defaults));
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze((result as { data: z.infer<S> }).data);
+}
+
+/**
+ * One problem line per issue. An unknown key is named on its own with the nearest known key at
+ * that level; its value is not shown, since at the top level that would be the whole file.
+ */
+function describeIssue(issue: z.core.$ZodIssue, merged: unknown, defaults: unknown): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    const known = Object.keys(asPlain(valueAt(defaults, issue.path)));
+    return issue.keys.map((k) => {
+      const key = [...issue.path, k].join('.');
+      const near = nearestKey(k, known);
+      const hint = near !== null ? `did you mean ${[...issue.path, near].join('.')}?` : `known keys here: ${known.join(', ')}`;
+      return `${key}: unknown key (${hint})`;
+    });
+  }
+  const key = issue.path.join('.') || '(top level)';
+  const value = valueAt(merged, issue.path);
+  return [`${key}${value === undefined ? '' : ` = ${JSON.stringify(value)}`}: ${issue.message}`];
+}
+
+function asPlain(v: unknown): Record<string, unknown> {
+  return isPlain(v) ? v : {};
 }
 
 export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {

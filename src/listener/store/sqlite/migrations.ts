@@ -96,6 +96,24 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       DROP INDEX IF EXISTS requests_project_url;
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Exporters (issue 14): one row per exporter and stream. position = the last rowid confirmed
+      -- sent; in_flight = records after it handed over but not confirmed yet; dropped_retention =
+      -- records retention deleted while this exporter was enabled and had not sent them.
+      CREATE TABLE export_cursors (
+        exporter TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        in_flight INTEGER NOT NULL DEFAULT 0,
+        dropped_retention INTEGER NOT NULL DEFAULT 0,
+        active INTEGER NOT NULL DEFAULT 1,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (exporter, stream)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export function migrate(db: Database): number {

@@ -9,6 +9,7 @@ import { createRollupWriter, MINUTE } from './rollup-writer.js';
 import { createSqliteStats } from './sqlite-stats.js';
 import { encodeCursor } from '../cursor.js';
 import { buildSearch } from './search-sql.js';
+import { createSqliteExport } from './sqlite-export.js';
 import { ENCODING_CODE, packPayload, unpackPayload, type PackedPayload } from '../payload-codec.js';
 
 export interface SqliteStoreOptions {
@@ -50,6 +51,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('optimize = 0x10002');
 
   const rollups = createRollupWriter(db);
+  const exports = createSqliteExport(db);
   const stats = createSqliteStats(db);
   const insertRequest = db.prepare(`
     INSERT INTO requests(project, source, correlation_id, ts, method, url, endpoint, status, duration_ms, host, sql_count, sql_ms, is_error)
@@ -108,18 +110,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return results;
   });
 
-  const getByIdAll = db.prepare(`SELECT ${SUMMARY_COLUMNS}, endpoint, p.body, p.encoding FROM requests r JOIN payloads p USING (id) WHERE correlation_id = ? ORDER BY ts DESC`);
+  const getByIdAll = db.prepare(`SELECT ${SUMMARY_COLUMNS}, endpoint, p.body, p.encoding FROM requests r JOIN payloads p USING (id) WHERE correlation_id = ? ORDER BY ts DESC, id DESC`);
   const activityFor = db.prepare(`
     SELECT a.project, a.source, a.ts AS timestamp, a.body, a.encoding FROM db_activity_links l JOIN db_activity a ON a.id = l.activity_id
-    WHERE l.correlation_id = ? AND a.project = ? ORDER BY a.ts LIMIT ?`);
+    WHERE l.correlation_id = ? AND a.project = ? ORDER BY a.ts, a.id LIMIT ?`);
   const recent = db.prepare(`
     SELECT p.body, p.encoding FROM requests r JOIN payloads p USING (id)
-    WHERE r.project = ? AND r.endpoint = ? AND r.ts <= ? AND r.id != ? ORDER BY r.ts DESC LIMIT ?`);
+    WHERE r.project = ? AND r.endpoint = ? AND r.ts <= ? AND r.id != ? ORDER BY r.ts DESC, r.id DESC LIMIT ?`);
   const projectRows = db.prepare('SELECT name AS project, first_seen, last_seen FROM projects ORDER BY name');
-  const oldRequests = db.prepare('SELECT id FROM requests WHERE ts < ? ORDER BY ts LIMIT ?').pluck();
+  // Never the newest row: SQLite would hand its rowid out again, behind every export cursor.
+  const oldRequests = db.prepare('SELECT id FROM requests WHERE ts < ? AND id < (SELECT max(id) FROM requests) ORDER BY ts LIMIT ?').pluck();
   const deleteRequest = db.prepare('DELETE FROM requests WHERE id = ?');
   const deletePayload = db.prepare('DELETE FROM payloads WHERE id = ?');
-  const oldActivity = db.prepare('SELECT id FROM db_activity WHERE ts < ? ORDER BY ts LIMIT ?').pluck();
+  const oldActivity = db.prepare('SELECT id FROM db_activity WHERE ts < ? AND id < (SELECT max(id) FROM db_activity) ORDER BY ts LIMIT ?').pluck();
   const deleteActivity = db.prepare('DELETE FROM db_activity WHERE id = ?');
   const deleteLinks = db.prepare('DELETE FROM db_activity_links WHERE activity_id = ?');
   const deleteRollups = db.prepare(`
@@ -127,16 +130,20 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       SELECT project, kind, res, t, key_id FROM rollups WHERE t <= ? AND t + res <= ? LIMIT ?)`);
   const deleteOld = db.transaction((cutoff: number, maxRows: number): number => {
     let deleted = 0;
-    for (const id of oldRequests.all(cutoff, maxRows) as number[]) {
+    const requestIds = oldRequests.all(cutoff, maxRows) as number[];
+    for (const id of requestIds) {
       deleteRequest.run(id);
       deletePayload.run(id);
       deleted++;
     }
-    for (const id of oldActivity.all(cutoff, maxRows) as number[]) {
+    exports.countDropped('profile', requestIds);
+    const activityIds = oldActivity.all(cutoff, maxRows) as number[];
+    for (const id of activityIds) {
       deleteLinks.run(id);
       deleteActivity.run(id);
       deleted++;
     }
+    exports.countDropped('activity', activityIds);
     deleted += deleteRollups.run(cutoff - MINUTE, cutoff, maxRows).changes; // t <= cutoff - 60 lets the index on t bound the scan
     return deleted;
   });
@@ -198,6 +205,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return (activityFor.all(correlationId, project, limit) as (StoredActivity & Encoded)[]).map(({ encoding, ...a }) => ({ ...a, body: unpackPayload(encoding, a.body) }));
     },
 
+    async activityInWindow(window, sources, limit) {
+      if (sources.length === 0 || (window.projects !== null && window.projects.length === 0)) return [];
+      const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+      const byProject = window.projects === null ? '' : ` AND project IN (${marks(window.projects.length)})`;
+      const rows = db
+        .prepare(`SELECT project, source, ts AS timestamp, body, encoding FROM db_activity WHERE ts >= ? AND ts < ? AND source IN (${marks(sources.length)})${byProject} ORDER BY ts LIMIT ?`)
+        .all(window.from, window.to, ...sources, ...(window.projects ?? []), limit) as (StoredActivity & Encoded)[];
+      return rows.map(({ encoding, ...a }) => ({ ...a, body: unpackPayload(encoding, a.body) }));
+    },
+
     async recentPayloads(project, endpoint, beforeTs, excludeId, limit) {
       return (recent.all(project, endpoint, beforeTs, excludeId, limit) as { body: Buffer; encoding: number }[]).map((r) => unpackPayload(r.encoding, r.body));
     },
@@ -243,6 +260,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async counts() {
       return { requests: countRequests.get() as number, db_activity: countActivity.get() as number };
     },
+
+    activateExporters: exports.activateExporters,
+    exportCursor: exports.exportCursor,
+    readForExport: exports.readForExport,
+    saveExportCursor: exports.saveExportCursor,
+    exportBacklog: exports.exportBacklog,
+    exportLease: exports.exportLease,
 
     async close() {
       if (closed) return;

@@ -1,6 +1,8 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { parseHostPort } from '../../shared/config/parse-host-port.js';
-import type { HealthStatus } from './health-report.js';
+import { parseHostPort } from '../config/parse-host-port.js';
+
+/** `failing` answers 503; the others 200. */
+export type HealthStatus = 'ok' | 'degraded' | 'failing';
 
 export interface HealthServerOptions {
   bind: string;
@@ -14,7 +16,7 @@ export interface HealthServer {
 }
 
 /**
- * /health and /metrics on a loopback address (DESIGN section 6). Two fixed GET routes for local
+ * /health and /metrics on a loopback address (DESIGN sections 6 and 12: the daemon and the pg-agent). Two fixed GET routes for local
  * monitors need no framework: node:http keeps the supervisor ~20 MB lighter than fastify did,
  * and the daemon lives on busy web servers where RSS matters.
  */
