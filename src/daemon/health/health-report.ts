@@ -1,7 +1,9 @@
 import type { QueueStats } from '../buffer/queue.js';
 import type { DaemonMetrics } from './metrics.js';
 
-export type HealthStatus = 'ok' | 'degraded' | 'starting' | 'failing';
+import type { HealthStatus } from '../../shared/http/health-server.js';
+
+export type { HealthStatus };
 
 /** Live checks behind `status`; each is computed at request time, never assumed. */
 export interface HealthChecks {
