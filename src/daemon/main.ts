@@ -9,7 +9,7 @@ import { healthReport, type HealthStatus } from './health/health-report.js';
 import { createDaemonMetrics, type DaemonMetrics } from './health/metrics.js';
 import { createForwarder, type Forwarder } from './forward/forwarder.js';
 import { createInboxSource } from './ingest/inbox.js';
-import { createIntake } from './ingest/intake.js';
+import { createIntake, type Intake } from './ingest/intake.js';
 import { createUdpSource } from './ingest/udp.js';
 import { createUnixSocketSource } from './ingest/unix-socket.js';
 import { createHandoverQueue } from './lifecycle/handover-queue.js';
@@ -32,6 +32,8 @@ export interface RunningWorker {
   active: Promise<void>;
   /** Messages handled so far (accepted + rejected), for lifecycle.maxRequests. */
   requestCount(): Promise<number>;
+  /** A standby starts accepting on the shared sockets. */
+  listen(): Promise<void>;
   report(): Promise<{ status: HealthStatus; body: Record<string, unknown> }>;
   metricsText(): Promise<{ contentType: string; text: string }>;
   /** A datagram the supervisor read from its copy of the UDP socket. */
@@ -50,7 +52,14 @@ export interface RunningWorker {
  * the shared sockets at once; it touches the spool (recovery, spills, forwarder, inbox) only after
  * `spoolFree` resolves, i.e. once no other worker is alive ("Worker restarts" in docs/daemon.md).
  */
-export async function startWorkerDaemon(config: DaemonConfig, log: Logger, sockets: SharedSockets, spoolFree: Promise<void>): Promise<RunningWorker> {
+export interface WorkerStartOptions {
+  /** Listen at once; false for a standby that waits for listen() (see lifecycle.maxRequests). */
+  listenNow: boolean;
+  /** Called once this worker has handled lifecycle.maxRequests messages; it has stopped accepting. */
+  onLimit: () => void;
+}
+
+export async function startWorkerDaemon(config: DaemonConfig, log: Logger, sockets: SharedSockets, spoolFree: Promise<void>, start: WorkerStartOptions): Promise<RunningWorker> {
   const startedAt = Date.now();
   const paths = await ensureDaemonDirs(config.dataDir);
   const metrics = createDaemonMetrics();
@@ -75,7 +84,12 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
   });
   const quarantine = createQuarantine({ dir: paths.quarantine });
   await quarantine.start();
-  const intake = createIntake(q, metrics, quarantine, logLimited);
+  const intake = countHandled(createIntake(q, metrics, quarantine, logLimited), config.lifecycle.maxRequests, () => {
+    // Stop accepting now rather than at the next heartbeat: the successor (already started as a
+    // standby at 3/4 of the limit) takes the queue, so the limit holds under load (finding 9).
+    unix.stopAccepting();
+    start.onLimit();
+  });
   const unix = createUnixSocketSource({
     path: resolve(config.socket),
     maxConnections: config.ingest.maxConnections,
@@ -99,8 +113,13 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
   let forwarder: Forwarder | null = null;
   let spoolWritable = { at: 0, ok: true };
 
-  await unix.start();
-  await udp?.start();
+  let listening: Promise<void> | null = null;
+  const listen = (): Promise<void> =>
+    (listening ??= (async () => {
+      await unix.start();
+      await udp?.start();
+    })());
+  if (start.listenNow) await listen();
 
   let stopRequested = false;
   const active = (async () => {
@@ -149,6 +168,7 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
     metrics,
     active,
     requestCount,
+    listen,
     async report() {
       const now = Date.now();
       // Not before activation: the probe file would race the spool recovery, which removes *.tmp files.
@@ -189,6 +209,7 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
     stop(drainPath) {
       stopping ??= (async () => {
         stopRequested = true;
+        if (!listening) return; // a standby that never accepted holds nothing and never owned the spool
         await unix.stop(config.shutdown.drainMs, drainPath); // stop accepting; read what clients already sent
         await udp?.stop();
         await active; // the spool is ours only once the previous worker has gone
@@ -202,6 +223,25 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
     },
     async emergencyFlush() {
       if (q.active()) await q.flushToSpool();
+    },
+  };
+}
+
+/** Counts every message the intake sees (accepted or rejected) and calls `onLimit` once at `max` (0 = never). */
+function countHandled(intake: Intake, max: number, onLimit: () => void): Intake {
+  if (max <= 0) return intake;
+  let handled = 0;
+  const count = (): void => {
+    if (++handled === max) onLimit();
+  };
+  return {
+    handle(raw, source, onSettled, cutOff) {
+      count();
+      return intake.handle(raw, source, onSettled, cutOff);
+    },
+    reject(code, sample, source) {
+      count();
+      intake.reject(code, sample, source);
     },
   };
 }

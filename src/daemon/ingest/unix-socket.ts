@@ -33,6 +33,8 @@ export interface UnixSocketSource {
    * clients fail fast and use their inbox): first accept every connection the kernel already queued.
    */
   stop(drainMs: number, drainPath?: string): Promise<void>;
+  /** Stops accepting new connections (the successor takes the queue); open ones carry on. */
+  stopAccepting(): void;
   /** Live check: our server is listening and the path still names our socket. */
   listening(): Promise<boolean>;
   activeConnections(): number;
@@ -50,6 +52,7 @@ export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
   const sentinels = new Map<string, () => void>();
   let server: Server | null = null;
   let idleSweep: NodeJS.Timeout | null = null;
+  let handingOver = false;
 
   /**
    * One timer for all connections instead of socket.setTimeout on each: a PHP-FPM burst opens
@@ -125,7 +128,7 @@ export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
     async stop(drainMs, drainPath) {
       const srv = server;
       if (!srv) return;
-      if (drainPath) await acceptBacklog(drainPath, drainMs);
+      if (drainPath && srv.listening) await acceptBacklog(drainPath, drainMs);
       server = null;
       const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
       const deadline = now() + drainMs;
@@ -138,8 +141,14 @@ export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
       await closed;
     },
 
+    stopAccepting() {
+      handingOver = true;
+      server?.close();
+    },
+
     async listening() {
-      if (!server?.listening) return false;
+      // After stopAccepting the socket still listens: the kernel queues clients for the successor.
+      if (!server?.listening && !handingOver) return false;
       try {
         const st = await lstat(o.path);
         return st.isSocket() && st.ino === o.shared.inode; // deleted or replaced: clients can no longer reach us

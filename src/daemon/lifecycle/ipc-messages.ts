@@ -7,8 +7,13 @@
 export type ToWorker =
   /** Sent with the bound UDP socket as the handle, before `start`, when `udp` is configured. */
   | { type: 'udp-socket' }
-  /** Sent with the bound Unix socket handle. `activate`: the spool is free at once (no predecessor). */
-  | { type: 'start'; config: unknown; generation: number; socketInode: number; activate: boolean }
+  /**
+   * Sent with the bound Unix socket handle. `activate`: the spool is free at once (no predecessor).
+   * `listen: false`: a standby, built but not accepting until `listen`.
+   */
+  | { type: 'start'; config: unknown; generation: number; socketInode: number; activate: boolean; listen: boolean }
+  /** A standby starts accepting; it answers `ready`. */
+  | { type: 'listen' }
   /** The previous worker has exited: recover the spool, start inbox and forwarder. */
   | { type: 'activate' }
   /**
@@ -43,12 +48,13 @@ export function parseToWorker(raw: unknown): ToWorker | null {
   switch (raw.type) {
     case 'udp-socket':
     case 'activate':
+    case 'listen':
       return { type: raw.type };
     case 'stop':
       return typeof raw.drainPath === 'string' ? { type: 'stop', drainPath: raw.drainPath } : { type: 'stop' };
     case 'start':
-      if (!num(raw.generation) || !num(raw.socketInode) || typeof raw.activate !== 'boolean') return null;
-      return { type: 'start', config: raw.config, generation: raw.generation, socketInode: raw.socketInode, activate: raw.activate };
+      if (!num(raw.generation) || !num(raw.socketInode) || typeof raw.activate !== 'boolean' || typeof raw.listen !== 'boolean') return null;
+      return { type: 'start', config: raw.config, generation: raw.generation, socketInode: raw.socketInode, activate: raw.activate, listen: raw.listen };
     case 'health':
     case 'metrics':
       return num(raw.id) ? { type: raw.type, id: raw.id } : null;

@@ -148,12 +148,20 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   function activateIfAlone(): void {
     if (workers.length !== 1) return;
     const w = workers[0] as WorkerHandle;
+    if (w === standby) standby = null;
+    w.listen(); // a standby left alone (its predecessor crashed) must accept now
     if (activationSent.has(w)) return;
     activationSent.add(w);
     w.activate();
   }
 
-  function spawn(activateNow: boolean): WorkerHandle {
+  /**
+   * A worker started early but not accepting, so that a max_requests replacement is instant: the
+   * old worker stops accepting at exactly its limit and the standby takes the queue at once.
+   */
+  let standby: WorkerHandle | null = null;
+
+  function spawn(activateNow: boolean, listen = true): WorkerHandle {
     if (!unix) throw new Error('supervisor: spawn before the socket is bound');
     generation++;
     const w = forkWorker({
@@ -164,6 +172,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       unix,
       udp,
       activate: activateNow,
+      listen,
       onHeartbeat: checkLimits,
       log,
     });
@@ -176,6 +185,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
 
   function onExit(w: WorkerHandle, exit: WorkerExit): void {
     const planned = shuttingDown || w.stopRequested();
+    if (w === standby) standby = null;
     workers = workers.filter((x) => x !== w);
     activationSent.delete(w);
     const lifetimeMs = Date.now() - w.startedAt;
@@ -209,6 +219,11 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     // A worker that is over the limit right after a replacement (e.g. it just read a big spool)
     // is not helped by another one at once: wait longer each time instead of churning.
     const minLifetimeMs = Math.min(MAX_LIFETIME_FOR_RSS_MS, MIN_LIFETIME_FOR_RSS_MS * 2 ** rssStreak);
+    const limit = config.lifecycle.maxRequests;
+    if (limit > 0 && !standby && beat.requestCount >= 0.75 * limit && beat.requestCount < limit) {
+      standby = spawn(false, false);
+      log.info({ worker_pid: standby.pid, request_count: beat.requestCount, max_requests: limit }, 'started a standby worker for the coming max_requests replacement');
+    }
     const reason = replacementReason(
       { maxMemoryMb: config.lifecycle.maxMemoryMb, maxRequests: config.lifecycle.maxRequests, minLifetimeMs },
       beat.rssBytes,
@@ -233,8 +248,14 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     }
     rolling = true;
     try {
-      const old = workers.filter((w) => w.state() !== 'stopping');
-      const next = spawn(workers.length === 0);
+      if (standby && reason !== 'max_requests') {
+        void standby.stop(); // built for the old config (reload): it never accepted anything, so it just exits
+        standby = null;
+      }
+      const old = workers.filter((w) => w.state() !== 'stopping' && w !== standby);
+      const next = standby ?? spawn(workers.length === 0);
+      standby = null;
+      next.listen();
       try {
         await withTimeout(next.ready, startTimeoutMs, 'the new worker did not start accepting');
       } catch (err) {

@@ -31,6 +31,17 @@ export function runWorker(): void {
   const spoolFree = new Promise<void>((resolve) => (activate = resolve));
   let exiting = false;
   let dataDir: string | null = null;
+  let listenRequested = false;
+
+  function listenNow(w: RunningWorker): void {
+    w.listen().then(
+      () => send({ type: 'ready' }),
+      (err: unknown) => {
+        log?.fatal({ err }, 'standby worker could not listen');
+        process.exit(1);
+      },
+    );
+  }
 
   function stopAndExit(reason: string, drainPath?: string): void {
     if (exiting) {
@@ -67,10 +78,14 @@ export function runWorker(): void {
         dataDir = config.dataDir;
         if (msg.activate) activated = true;
         if (msg.activate) activate();
-        startWorkerDaemon(config, logger, { unix: { handle: handle as object, inode: msg.socketInode }, udp: udpSocket }, spoolFree).then(
+        const beatNow = (): void => {
+          void worker?.requestCount().then((requestCount) => send({ type: 'heartbeat', rssBytes: process.memoryUsage.rss(), requestCount }), () => undefined);
+        };
+        startWorkerDaemon(config, logger, { unix: { handle: handle as object, inode: msg.socketInode }, udp: udpSocket }, spoolFree, { listenNow: msg.listen, onLimit: beatNow }).then(
           (w) => {
             worker = w;
-            send({ type: 'ready' });
+            if (msg.listen) send({ type: 'ready' });
+            else if (listenRequested) listenNow(w);
             w.active.then(
               () => {
                 send({ type: 'active' });
@@ -96,6 +111,10 @@ export function runWorker(): void {
       case 'activate':
         activated = true;
         activate();
+        return;
+      case 'listen':
+        listenRequested = true;
+        if (worker) listenNow(worker);
         return;
       case 'stop':
         if (!exiting) stopAndExit('supervisor', msg.drainPath); // only a second signal means exit now
