@@ -27,6 +27,7 @@ function phpSendLoop(daemon: DaemonHandle, prefix: string, count: number, pauseU
     env: {
       PATH: process.env.PATH,
       BITVILLE_APM_CONFIG: join(daemon.dir, 'no-such.ini'),
+      BITVILLE_APM_PROFILING_ENABLED: '0', // the sender script itself is not a request to report
       BITVILLE_APM_DAEMON_SOCKET_PATH: daemon.socketPath,
       BITVILLE_APM_INBOX_PATH: join(daemon.dataDir, 'inbox'),
     },

@@ -123,6 +123,7 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
       o.metrics.segmentWritten();
       return true;
     }
+    if (items === 0) return false; // only deferred inbox files: nothing dropped
     o.metrics.dropped(result.reason, items);
     o.log.error({ err: result.error, items, reason: result.reason }, 'spool refused items; dropped by policy');
     return false;

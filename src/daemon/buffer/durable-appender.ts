@@ -77,8 +77,10 @@ export function createDurableAppender(o: DurableAppenderOptions): DurableAppende
     void o
       .serial(async () => {
         const result = await o.spool.append(batch.map((p) => p.bytes), first.at, first.seq);
-        if (!o.onWrite(result, batch.length)) {
-          settle('dropped');
+        // An inbox file refused by the spool stays in the inbox for a later sweep: not a drop.
+        if (!o.onWrite(result, batch.filter((p) => p.source !== 'inbox').length)) {
+          settled = true;
+          for (const p of batch) p.onSettled?.(p.source === 'inbox' ? 'deferred' : 'dropped');
           o.onProgress();
           return;
         }

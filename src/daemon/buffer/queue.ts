@@ -8,10 +8,12 @@ export type IngestSource = 'unix' | 'udp' | 'inbox';
 /**
  * What became of one offered item, told to whoever waits for it (an acknowledging client, the
  * inbox deleting its file). accepted: safe (memory mode: in the memory buffer; durable mode:
- * appended and fsynced). dropped: refused by the spool's policy, counted. unsafe: the disk
- * failed to confirm it (fsync error); the sender should keep its copy and may send it again.
+ * appended and fsynced). dropped: refused by the spool's policy, counted. deferred: refused by
+ * the spool's policy, but its sender keeps it on disk and offers it again later, so nothing is
+ * lost and nothing is counted (inbox files only). unsafe: the disk failed to confirm it (fsync
+ * error); the sender should keep its copy and may send it again.
  */
-export type SettleOutcome = 'accepted' | 'dropped' | 'unsafe';
+export type SettleOutcome = 'accepted' | 'dropped' | 'deferred' | 'unsafe';
 export type OnSettled = (outcome: SettleOutcome) => void;
 
 export interface Batch {

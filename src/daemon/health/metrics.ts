@@ -72,7 +72,7 @@ export function createDaemonMetrics() {
     segmentWritten: () => segmentsWritten.inc(),
     quarantined: (kind: 'message_sample' | 'segment' | 'inbox_file', n = 1) => quarantined.inc({ kind }, n),
     recovered: (n: number) => recovered.inc(n),
-    inboxFile: (outcome: 'accepted' | 'rejected' | 'dropped') => inboxFiles.inc({ outcome }),
+    inboxFile: (outcome: 'accepted' | 'rejected' | 'dropped' | 'deferred') => inboxFiles.inc({ outcome }),
     setQueueStats(s: QueueStats) {
       queueGauges.memoryItems.set(s.memoryItems);
       queueGauges.memoryBytes.set(s.memoryBytes);

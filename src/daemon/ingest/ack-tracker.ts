@@ -59,7 +59,7 @@ export function createAckTracker(write: (reply: Buffer) => void, onUnsafe: () =>
       span.outstanding--;
       if (outcome === 'accepted') span.accepted++;
       else if (outcome === 'rejected') span.rejected++;
-      else if (outcome === 'dropped') span.dropped++;
+      else if (outcome === 'dropped' || outcome === 'deferred') span.dropped++; // deferred is for inbox files only
       else span.unsafe = true;
       if (span.token !== null) flush();
     },
