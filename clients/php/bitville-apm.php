@@ -34,28 +34,40 @@ namespace Bitville\Apm {
             'request_metadata_enabled' => true,
             'profiler' => 'auto',
             'sample_rate' => 1.0,
+            'profiler_sample_rate' => 0.1,
             'pg_application_name' => true,
             'pg_sql_comment' => true,
         ];
 
-        /** BITVILLE_APM_<KEY>, spelled out: this loop runs on every request. */
-        const NAMES = [
-            'profiling_enabled' => 'BITVILLE_APM_PROFILING_ENABLED',
-            'profiling_threshold_ms' => 'BITVILLE_APM_PROFILING_THRESHOLD_MS',
-            'project_name' => 'BITVILLE_APM_PROJECT_NAME',
-            'daemon_socket_path' => 'BITVILLE_APM_DAEMON_SOCKET_PATH',
-            'inbox_path' => 'BITVILLE_APM_INBOX_PATH',
-            'listener_timeout_ms' => 'BITVILLE_APM_LISTENER_TIMEOUT_MS',
-            'sql_capture_enabled' => 'BITVILLE_APM_SQL_CAPTURE_ENABLED',
-            'sql_stack_trace_limit' => 'BITVILLE_APM_SQL_STACK_TRACE_LIMIT',
-            'request_metadata_enabled' => 'BITVILLE_APM_REQUEST_METADATA_ENABLED',
-            'profiler' => 'BITVILLE_APM_PROFILER',
-            'sample_rate' => 'BITVILLE_APM_SAMPLE_RATE',
-            'pg_application_name' => 'BITVILLE_APM_PG_APPLICATION_NAME',
-            'pg_sql_comment' => 'BITVILLE_APM_PG_SQL_COMMENT',
+        /** BITVILLE_APM_<KEY> => key, spelled out: every request looks these up. */
+        const KEYS = [
+            'BITVILLE_APM_PROFILING_ENABLED' => 'profiling_enabled',
+            'BITVILLE_APM_PROFILING_THRESHOLD_MS' => 'profiling_threshold_ms',
+            'BITVILLE_APM_PROJECT_NAME' => 'project_name',
+            'BITVILLE_APM_DAEMON_SOCKET_PATH' => 'daemon_socket_path',
+            'BITVILLE_APM_INBOX_PATH' => 'inbox_path',
+            'BITVILLE_APM_LISTENER_TIMEOUT_MS' => 'listener_timeout_ms',
+            'BITVILLE_APM_SQL_CAPTURE_ENABLED' => 'sql_capture_enabled',
+            'BITVILLE_APM_SQL_STACK_TRACE_LIMIT' => 'sql_stack_trace_limit',
+            'BITVILLE_APM_REQUEST_METADATA_ENABLED' => 'request_metadata_enabled',
+            'BITVILLE_APM_PROFILER' => 'profiler',
+            'BITVILLE_APM_SAMPLE_RATE' => 'sample_rate',
+            'BITVILLE_APM_PROFILER_SAMPLE_RATE' => 'profiler_sample_rate',
+            'BITVILLE_APM_PG_APPLICATION_NAME' => 'pg_application_name',
+            'BITVILLE_APM_PG_SQL_COMMENT' => 'pg_sql_comment',
         ];
 
         const DEFAULT_CONFIG_FILE = '/etc/bitville-apm/profiling.ini';
+
+        /** Values of the `profiler` key. */
+        const PROFILERS = ['auto' => true, 'tideways' => true, 'xhprof' => true, 'excimer' => true, 'none' => true];
+
+        /** What people write for a boolean (FPM turns an unquoted true/yes/on into "1"). */
+        const BOOLEANS = [
+            '1' => true, 'true' => true, 'on' => true, 'yes' => true, 'TRUE' => true, 'True' => true, 'On' => true, 'Yes' => true,
+            '0' => false, 'false' => false, 'off' => false, 'no' => false, 'none' => false, '' => false,
+            'FALSE' => false, 'False' => false, 'Off' => false, 'No' => false,
+        ];
 
         /** Queries kept per request with their text and stack; later ones are only counted. */
         const MAX_QUERIES = 500;
@@ -90,15 +102,19 @@ namespace Bitville\Apm {
         public static function boot(): void
         {
             try {
-                self::$config = self::loadConfig();
-                self::$startTime = isset($_SERVER['REQUEST_TIME_FLOAT']) ? (float) $_SERVER['REQUEST_TIME_FLOAT'] : microtime(true);
-                spl_autoload_register([self::class, 'autoload']);
-                if (!self::$config['profiling_enabled'] || !self::sampled((float) self::$config['sample_rate'])) {
+                $config = self::$config = self::loadConfig();
+                self::$startTime = isset($_SERVER['REQUEST_TIME_FLOAT']) ? (float) $_SERVER['REQUEST_TIME_FLOAT'] : \microtime(true);
+                \spl_autoload_register([self::class, 'autoload']);
+                if (!$config['profiling_enabled'] || ($config['sample_rate'] < 1.0 && !self::sampled($config['sample_rate']))) {
                     return; // an unsampled request costs nothing more: no hook, no profiler
                 }
                 self::$active = true;
-                register_shutdown_function([self::class, 'onShutdown']);
-                self::startProfiler((string) self::$config['profiler']);
+                \register_shutdown_function([self::class, 'onShutdown']);
+                // Starting and stopping any profiler costs 5-20 µs, several percent of a fast page
+                // (docs/benchmarks.md), so only a sample of the requests pays for it.
+                if ($config['profiler'] !== 'none' && self::sampled($config['profiler_sample_rate'])) {
+                    self::startProfiler($config['profiler']);
+                }
             } catch (\Throwable $e) {
                 self::$active = false; // the app must run as if we were not here
             }
@@ -112,43 +128,97 @@ namespace Bitville\Apm {
          */
         public static function loadConfig(): array
         {
-            $ini = self::readIni();
-            $config = [];
-            foreach (self::DEFAULTS as $key => $default) {
-                $name = self::NAMES[$key];
-                if (defined($name)) {
-                    $raw = constant($name);
-                } elseif (($env = getenv($name)) !== false) {
-                    $raw = $env;
-                } elseif (array_key_exists($key, $ini)) {
-                    $raw = $ini[$key];
-                } else {
-                    $config[$key] = $default;
-                    continue;
+            // Every request runs this, so it makes as few function calls as it can (each one also
+            // runs the hooks of every profiler extension loaded, active or not): defined() with a
+            // literal name is an opcode, the environment is read from $_SERVER where PHP put it
+            // and matched against our names in one call, and the defaults array is shared until a
+            // setting writes to it.
+            $constants = \defined('BITVILLE_APM_PROFILING_ENABLED') || \defined('BITVILLE_APM_PROFILING_THRESHOLD_MS')
+                || \defined('BITVILLE_APM_PROJECT_NAME') || \defined('BITVILLE_APM_DAEMON_SOCKET_PATH')
+                || \defined('BITVILLE_APM_INBOX_PATH') || \defined('BITVILLE_APM_LISTENER_TIMEOUT_MS')
+                || \defined('BITVILLE_APM_SQL_CAPTURE_ENABLED') || \defined('BITVILLE_APM_SQL_STACK_TRACE_LIMIT')
+                || \defined('BITVILLE_APM_REQUEST_METADATA_ENABLED') || \defined('BITVILLE_APM_PROFILER')
+                || \defined('BITVILLE_APM_SAMPLE_RATE') || \defined('BITVILLE_APM_PROFILER_SAMPLE_RATE')
+                || \defined('BITVILLE_APM_PG_APPLICATION_NAME') || \defined('BITVILLE_APM_PG_SQL_COMMENT');
+            $server = PHP_SAPI === 'fpm-fcgi' || PHP_SAPI === 'cgi-fcgi' || PHP_SAPI === 'cli' ? $_SERVER : self::environment();
+            $set = \array_intersect_key($server, self::KEYS); // NAME => raw value, environment
+            if ($constants) {
+                foreach (self::KEYS as $name => $key) {
+                    if (\defined($name)) {
+                        $set[$name] = \constant($name);
+                    }
                 }
-                $config[$key] = self::coerce($raw, $default);
             }
-            $config['profiling_threshold_ms'] = max(0.0, $config['profiling_threshold_ms']);
-            $config['listener_timeout_ms'] = min(10000.0, max(1.0, $config['listener_timeout_ms']));
-            $config['sql_stack_trace_limit'] = min(50, max(0, $config['sql_stack_trace_limit']));
-            $config['sample_rate'] = min(1.0, max(0.0, $config['sample_rate']));
-            $config['profiler'] = strtolower($config['profiler']);
-            if (!in_array($config['profiler'], ['auto', 'tideways', 'xhprof', 'excimer', 'none'], true)) {
-                $config['profiler'] = 'auto';
+            $ini = \count($set) < \count(self::KEYS) ? self::readIni($server) : [];
+            $config = self::DEFAULTS;
+            if (!$set && !$ini) {
+                return $config; // the defaults are valid as they are
+            }
+            foreach ($ini as $key => $raw) {
+                if (isset(self::DEFAULTS[$key])) {
+                    $config[$key] = self::coerce($raw, self::DEFAULTS[$key]);
+                }
+            }
+            foreach ($set as $name => $raw) {
+                $key = self::KEYS[$name];
+                $config[$key] = self::coerce($raw, self::DEFAULTS[$key]); // over the INI file's value
+            }
+            // Comparisons, not min()/max(): those are function calls.
+            $c = $config['profiling_threshold_ms'];
+            $config['profiling_threshold_ms'] = $c < 0.0 ? 0.0 : $c;
+            $c = $config['listener_timeout_ms'];
+            $config['listener_timeout_ms'] = $c < 1.0 ? 1.0 : ($c > 10000.0 ? 10000.0 : $c);
+            $c = $config['sql_stack_trace_limit'];
+            $config['sql_stack_trace_limit'] = $c < 0 ? 0 : ($c > 50 ? 50 : $c);
+            $c = $config['sample_rate'];
+            $config['sample_rate'] = $c < 0.0 ? 0.0 : ($c > 1.0 ? 1.0 : $c);
+            $c = $config['profiler_sample_rate'];
+            $config['profiler_sample_rate'] = $c < 0.0 ? 0.0 : ($c > 1.0 ? 1.0 : $c);
+            if (!isset(self::PROFILERS[$config['profiler']])) {
+                $p = \strtolower($config['profiler']);
+                $config['profiler'] = isset(self::PROFILERS[$p]) ? $p : 'auto';
             }
             return $config;
         }
 
-        /** @return array<string, mixed> keys in lower case; [sections] are flattened */
-        private static function readIni(): array
+        /**
+         * Our variables of the process environment, for the SAPIs that do not import all of it into
+         * $_SERVER (php -S; Apache mod_php keeps the process environment apart from SetEnv).
+         * FPM (env[] lines and fastcgi_param), CGI and the CLI have it in $_SERVER, where reading
+         * is a hash lookup instead of a function call that scans the environment.
+         *
+         * @return array<string, string>
+         */
+        private static function environment(): array
         {
-            if (defined('BITVILLE_APM_CONFIG')) {
-                $path = (string) constant('BITVILLE_APM_CONFIG');
-            } else {
-                $env = getenv('BITVILLE_APM_CONFIG');
-                $path = $env !== false ? $env : self::DEFAULT_CONFIG_FILE;
+            $env = [];
+            foreach (self::KEYS as $name => $key) {
+                $v = \getenv($name);
+                if ($v !== false) {
+                    $env[$name] = $v;
+                }
             }
-            if ($path === '' || !@is_file($path)) {
+            $v = \getenv('BITVILLE_APM_CONFIG');
+            if ($v !== false) {
+                $env['BITVILLE_APM_CONFIG'] = $v;
+            }
+            return $env;
+        }
+
+        /**
+         * @param array<string, mixed> $server $_SERVER or environment()
+         * @return array<string, mixed> keys in lower case; [sections] are flattened
+         */
+        private static function readIni(array $server): array
+        {
+            if (\defined('BITVILLE_APM_CONFIG')) {
+                $path = (string) \constant('BITVILLE_APM_CONFIG');
+            } else {
+                $path = isset($server['BITVILLE_APM_CONFIG']) ? self::unquote((string) $server['BITVILLE_APM_CONFIG']) : self::DEFAULT_CONFIG_FILE;
+            }
+            // "none" (or empty from a constant) skips the file and its stat(): FPM pools that pass
+            // every setting through env[] lose nothing.
+            if ($path === '' || $path === 'none' || !@\is_file($path)) {
                 return [];
             }
             $parsed = @parse_ini_file($path, true, INI_SCANNER_TYPED);
@@ -177,20 +247,54 @@ namespace Bitville\Apm {
          */
         private static function coerce($raw, $default)
         {
-            if (is_bool($default)) {
-                if (is_bool($raw)) {
+            if (\is_string($raw)) {
+                $raw = self::unquote($raw);
+            }
+            if (\is_bool($default)) {
+                if (\is_bool($raw)) {
                     return $raw;
                 }
-                $b = filter_var($raw, FILTER_VALIDATE_BOOLEAN, FILTER_NULL_ON_FAILURE);
+                if (\is_string($raw) && isset(self::BOOLEANS[$raw])) {
+                    return self::BOOLEANS[$raw]; // the usual spellings without a function call
+                }
+                $b = \filter_var($raw, FILTER_VALIDATE_BOOLEAN, FILTER_NULL_ON_FAILURE);
                 return $b === null ? $default : $b;
             }
-            if (is_int($default)) {
-                return is_numeric($raw) ? (int) $raw : $default;
+            if (\is_int($default)) {
+                return \is_int($raw) || \is_numeric($raw) ? (int) $raw : $default;
             }
-            if (is_float($default)) {
-                return is_numeric($raw) ? (float) $raw : $default;
+            if (\is_float($default)) {
+                return \is_float($raw) || \is_int($raw) || \is_numeric($raw) ? (float) $raw : $default;
             }
-            return is_scalar($raw) ? trim((string) $raw) : $default;
+            return \is_scalar($raw) ? (string) $raw : $default;
+        }
+
+        /**
+         * `"false"` and `'off'` as written in an FPM pool, a systemd unit or a .env file arrive
+         * with their quotes when the tool does not strip them; the value is what is inside.
+         * Surrounding white space goes too. Values that need neither cost no function call.
+         */
+        private static function unquote(string $raw): string
+        {
+            $n = \strlen($raw);
+            if ($n === 0) {
+                return $raw;
+            }
+            $first = $raw[0];
+            $last = $raw[$n - 1];
+            if ($first <= ' ' || $last <= ' ') {
+                $raw = \trim($raw);
+                $n = \strlen($raw);
+                if ($n === 0) {
+                    return $raw;
+                }
+                $first = $raw[0];
+                $last = $raw[$n - 1];
+            }
+            if ($n >= 2 && ($first === '"' || $first === "'") && $last === $first) {
+                return \trim(\substr($raw, 1, -1));
+            }
+            return $raw;
         }
 
         private static function sampled(float $rate): bool
@@ -201,7 +305,7 @@ namespace Bitville\Apm {
             if ($rate <= 0.0) {
                 return false;
             }
-            return mt_rand() / mt_getrandmax() < $rate;
+            return \mt_rand(0, 999999) < $rate * 1000000.0; // one call (mt_getrandmax() would be a second)
         }
 
         public static function id(): string
@@ -269,12 +373,14 @@ namespace Bitville\Apm {
         private static function startProfiler(string $wanted): void
         {
             if ($wanted === 'auto') {
-                if (function_exists('tideways_xhprof_enable') || function_exists('tideways_enable')) {
+                // Excimer first: a sampler's cost does not grow with the number of function calls,
+                // while tideways/xhprof hook every call (a framework page with 50,000 calls pays ms).
+                if (class_exists('ExcimerProfiler', false)) {
+                    $wanted = 'excimer';
+                } elseif (function_exists('tideways_xhprof_enable') || function_exists('tideways_enable')) {
                     $wanted = 'tideways';
                 } elseif (function_exists('xhprof_enable')) {
                     $wanted = 'xhprof';
-                } elseif (class_exists('ExcimerProfiler', false)) {
-                    $wanted = 'excimer';
                 } else {
                     return;
                 }
@@ -304,19 +410,19 @@ namespace Bitville\Apm {
          */
         public static function onShutdown(): void
         {
-            register_shutdown_function([self::class, 'report']);
+            \register_shutdown_function([self::class, 'report']);
         }
 
         public static function report(): void
         {
-            $end = microtime(true);
+            $end = \microtime(true);
+            // The fast path of every request that is not slow: one clock read and a comparison.
+            if (!self::$active || self::$ignored || ($end - self::$startTime) * 1000.0 < self::$config['profiling_threshold_ms']) {
+                return; // a running profiler is left to the extension's own request shutdown: reading it costs
+            }
             $lastError = error_get_last(); // before anything of ours can replace it
             set_error_handler([self::class, 'swallowError']);
             try {
-                $elapsedMs = ($end - self::$startTime) * 1000.0;
-                if (!self::$active || self::$ignored || $elapsedMs < self::$config['profiling_threshold_ms']) {
-                    return;
-                }
                 self::$active = false; // once
                 Reporter::send($end, $lastError);
             } catch (\Throwable $e) {

@@ -1,12 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { logFiles, postgresMissing, startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
 import { spawnPgAgent, startRecordSink, type AgentRecordSeen, type RecordSink } from '../helpers/pg-agent-process.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { freePort, spawnListener } from '../helpers/listener-process.js';
 import { createCsvParser } from '../../src/pg-agent/logs/structured-parsers.js';
 import { createStderrParser } from '../../src/pg-agent/logs/stderr-parser.js';
 import { classify, type LogEvent } from '../../src/pg-agent/logs/log-events.js';
@@ -85,6 +86,34 @@ describe('pg-agent collectors against a private PostgreSQL', { skip: missing }, 
     // The same deadlock as the other two formats give it (parsed by the agent's own parsers).
     assertBothStatements(parseFiles(logFiles(pgs, '.log'), createStderrParser()));
     assertBothStatements(parseFiles(logFiles(pgs, '.csv'), createCsvParser()));
+    assert.equal(await agent.stop(), 0);
+  });
+
+  test('straight to a listener URL: records wait while the listener is down and are stored once it is up', async () => {
+    const port = await freePort();
+    const token = 'pg-agent-direct';
+    const agent = await spawnPgAgent(dir, agentConfig({ send: { url: `http://127.0.0.1:${port}`, token, flushIntervalMs: 100 }, intervals: { activityMs: 200, locksMs: 0, statementsMs: 0, systemMs: 0 } }));
+    const down = await waitFor(async () => {
+      const h = await agent.getHealth();
+      const send = h.stats.send as { buffered: number; failures: number };
+      return h.status === 'degraded' && send.buffered >= 3 && send.failures >= 1 ? send : null;
+    }, { what: 'records buffered while the listener is down' });
+    assert.ok(down.buffered >= 3);
+    mkdirSync(join(dir, 'direct'));
+    const listener = await spawnListener(join(dir, 'direct'), { listen: `127.0.0.1:${port}`, tokens: { [token]: ['pgtest'] } });
+    try {
+      const overview = await waitFor(async () => {
+        const res = await fetch(`${listener.url}/api/v1/db/overview?project=pgtest&from=${Math.floor(Date.now() / 1000) - 300}`, { headers: { authorization: `Bearer ${token}` } });
+        const body = (await res.json()) as { series: { samples: number }[] };
+        const samples = body.series.reduce((n, p) => n + p.samples, 0);
+        return samples >= down.buffered ? samples : null;
+      }, { timeoutMs: 40_000, what: 'the buffered activity samples in the listener' });
+      assert.ok(overview >= down.buffered);
+      assert.equal((await agent.getHealth()).status, 'ok');
+    } finally {
+      listener.proc.kill('SIGTERM');
+      await listener.exited;
+    }
     assert.equal(await agent.stop(), 0);
   });
 

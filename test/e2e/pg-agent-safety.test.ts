@@ -79,8 +79,8 @@ describe('pg-agent never harms the database', { skip: missing }, () => {
       })());
     }
     const budgetMs = 3;
-    // Every 100 ms would be ~10x the budget on this server: the agent has to slow itself down.
-    const agent = await spawnPgAgent(dir, { database: monitorUrl(), send: { socket: sink.path }, intervals: { activityMs: 100, locksMs: 100, statementsMs: 0, systemMs: 0 }, safety: { maxDbTimePerSecondMs: budgetMs } });
+    // Every 200 ms is several times the budget on this server: the agent has to slow itself down.
+    const agent = await spawnPgAgent(dir, { database: monitorUrl(), send: { socket: sink.path }, intervals: { activityMs: 200, locksMs: 200, statementsMs: 0, systemMs: 0 }, safety: { maxDbTimePerSecondMs: budgetMs } });
     const agentTime = async () => Number((await pgs.sql("SELECT coalesce(sum(total_exec_time), 0) AS ms FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = 'bitville_monitor'")).rows[0].ms);
     await waitFor(async () => Number(((await agent.getHealth()).stats.budget as { slowdown_factor: number }).slowdown_factor) > 1, { timeoutMs: 15_000, what: 'the agent slowing down' });
     const t0 = Date.now();

@@ -35,6 +35,8 @@ export async function checkDatabasePanel(listenerUrl: string, token: string, pro
 
     // The overview: the database panel shows A's session as the top blocker.
     await page.goto(`${listenerUrl}/?project=${project}`);
+    await page.getByTestId('db-overview').locator('.chart canvas').first().waitFor(); // active sessions by wait-event type
+    assert.match(await page.getByTestId('db-overview').innerText(), /Lock/, 'the Lock series is in the chart legend');
     const top = page.getByTestId('db-top-blockers');
     await top.waitFor();
     assert.ok((await top.innerText()).includes(idA), 'the overview names A as the top blocker');

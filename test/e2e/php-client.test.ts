@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/daemon-process.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { listenerApi, phpHasExtension, phpMissing, startPhpApp, startStack, type PhpApp } from './php-harness.js';
+import { listenerApi, phpExtensionMissing, phpMissing, startPhpApp, startStack, type PhpApp } from './php-harness.js';
 
 const skip = phpMissing();
 const TOKEN = 'php-e2e-token';
@@ -154,7 +154,7 @@ describe('PHP client through daemon and listener', { skip }, () => {
 
 for (const profiler of ['tideways', 'excimer'] as const) {
   const ext = profiler === 'tideways' ? 'tideways_xhprof' : 'excimer';
-  describe(`PHP client with the ${profiler} profiler`, { skip: skip || (!phpHasExtension(ext) && `no ${ext} extension`) }, () => {
+  describe(`PHP client with the ${profiler} profiler`, { skip: skip || phpExtensionMissing(ext) }, () => {
     test(`slow functions from ${profiler} show up in the listener's function statistics`, async () => {
       const dir = tempDir('bitville-php-prof-');
       const stack = await startStack(dir, TOKEN);
@@ -163,6 +163,7 @@ for (const profiler of ['tideways', 'excimer'] as const) {
         BITVILLE_APM_DAEMON_SOCKET_PATH: stack.daemon.socketPath,
         BITVILLE_APM_PROFILING_THRESHOLD_MS: '250',
         BITVILLE_APM_PROFILER: profiler,
+        BITVILLE_APM_PROFILER_SAMPLE_RATE: '1',
       });
       try {
         await app.get('/slow?ms=300');

@@ -128,8 +128,19 @@ describe('PHP client settings (INI file)', { skip }, () => {
       assert.equal(((await sendOne())?._meta as { profiler: string }).profiler, 'none');
     }
     if (phpHasExtension('excimer')) {
-      setIni({ profiler: 'excimer' });
+      setIni({ profiler: 'excimer', profiler_sample_rate: 1 });
       assert.ok('excimer' in ((await sendOne()) ?? {}));
+    }
+  });
+
+  test('profiler_sample_rate: 0 starts no profiler; auto prefers excimer, which samples', async () => {
+    setIni({ profiler: 'auto', profiler_sample_rate: 0 });
+    const none = await sendOne();
+    assert.ok(none && !('xhprof' in none) && !('excimer' in none), 'slow request still sent, without profiler data');
+    assert.equal((none._meta as { profiler: string }).profiler, 'none');
+    if (phpHasExtension('excimer')) {
+      setIni({ profiler: 'auto', profiler_sample_rate: 1 });
+      assert.equal(((await sendOne())?._meta as { profiler: string }).profiler, 'excimer');
     }
   });
 

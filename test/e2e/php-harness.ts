@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { freePort, spawnListener, type ListenerHandle } from '../helpers/listener-process.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { skipUnlessRequired } from '../helpers/require-all.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/e2e -> repo
 export const APP = join(REPO, 'test', 'php-app', 'index.php');
@@ -18,8 +19,13 @@ export const CLIENT_DIR = join(REPO, 'clients', 'php');
 /** Why PHP tests are skipped, or false when `php` (with pdo_sqlite) is installed. */
 export function phpMissing(): string | false {
   const r = spawnSync('php', ['-r', 'echo extension_loaded("pdo_sqlite") ? "ok" : "no";'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return 'php is not installed (.ci/run installs php-cli and php-sqlite3)';
-  return r.stdout === 'ok' ? false : 'php has no pdo_sqlite (apt-get install php-sqlite3)';
+  if (r.error || r.status !== 0) return skipUnlessRequired('php is not installed (.ci/run installs php-cli and php-sqlite3)');
+  return r.stdout === 'ok' ? false : skipUnlessRequired('php has no pdo_sqlite (apt-get install php-sqlite3)');
+}
+
+/** Why a test needing this PHP extension is skipped (failed under BITVILLE_REQUIRE_ALL=1), or false. */
+export function phpExtensionMissing(name: string): string | false {
+  return phpHasExtension(name) ? false : skipUnlessRequired(`php has no ${name} extension (.ci/run installs it)`);
 }
 
 export function phpHasExtension(name: string): boolean {

@@ -1,4 +1,3 @@
-import { after } from 'node:test';
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -28,10 +27,9 @@ export function postgresMissing(): string | false {
   return false;
 }
 
+// Tests call destroy() in their after() hooks; this catches the rest (a crash, a benchmark's exit).
+// No node:test import here, so benchmarks can use this helper without starting a test runner.
 const alive = new Set<PrivatePostgres>();
-after(() => {
-  for (const p of alive) p.destroy();
-});
 process.on('exit', () => {
   for (const p of alive) p.destroy();
 });

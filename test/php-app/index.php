@@ -82,6 +82,38 @@ switch ($path) {
         undefined_function_for_the_test();
         break;
 
+    case '/exception':
+        // an uncaught exception: PHP answers 500 and the client reports it as the fatal error
+        usleep(((int) (isset($_GET['ms']) ? $_GET['ms'] : 600)) * 1000);
+        throw new RuntimeException('checkout failed for the test');
+
+    case '/oom':
+        // memory exhaustion (run with a small memory_limit)
+        usleep(((int) (isset($_GET['ms']) ? $_GET['ms'] : 600)) * 1000);
+        $hog = [];
+        while (true) {
+            $hog[] = str_repeat('x', 1024 * 1024);
+        }
+        // no break: never reached
+
+    case '/exit':
+        // exit() in the middle of the page: shutdown functions still run
+        usleep(((int) (isset($_GET['ms']) ? $_GET['ms'] : 600)) * 1000);
+        echo 'bye';
+        exit(3);
+
+    case '/many-queries':
+        // an N+1 page: 5,000 small queries (the client keeps the first 500 and counts the rest)
+        $n = isset($_GET['n']) ? (int) $_GET['n'] : 5000;
+        $st = $db->prepare('SELECT id, name FROM products WHERE id = ?');
+        for ($i = 0; $i < $n; $i++) {
+            $st->execute([1 + $i % 3]);
+            $st->fetchAll();
+        }
+        usleep(((int) (isset($_GET['ms']) ? $_GET['ms'] : 0)) * 1000);
+        echo 'queries: ' . $n;
+        break;
+
     case '/info':
         // what the client decided, for the config tests
         header('Content-Type: application/json');

@@ -52,11 +52,17 @@ export function DbOverviewPanel({ project, from, to, step, focus }: { project: s
 
 function WaitChart({ d }: { d: DbOverview }) {
   const types = useMemo(() => [...new Set(d.series.flatMap((p) => Object.keys(p.by_wait_event_type)))].sort(), [d]);
-  const data = useMemo<uPlot.AlignedData>(() => [d.series.map((p) => p.t), ...types.map((t) => d.series.map((p) => p.by_wait_event_type[t] ?? 0))], [d, types]);
+  // One point per step over the whole window (null where no sample came), so the x axis is the window's.
+  const data = useMemo<uPlot.AlignedData>(() => {
+    const byT = new Map(d.series.map((p) => [p.t, p]));
+    const ts: number[] = [];
+    for (let t = Math.floor(d.from / d.step) * d.step; t < d.to; t += d.step) ts.push(t);
+    return [ts, ...types.map((type) => ts.map((t) => { const p = byT.get(t); return p ? (p.by_wait_event_type[type] ?? 0) : null; }))];
+  }, [d, types]);
   if (d.series.length === 0) return <Empty>No Postgres-agent activity samples in this window (is `bitville-apm pg-agent` running with this project?).</Empty>;
   return (
     <>
-      <Chart label="active sessions by wait-event type" data={data} series={types.map((t) => ({ label: t, stroke: waitColour(t), width: 2 }))} axes={[{}, { label: 'sessions' }]} height={180} />
+      <Chart label="active sessions by wait-event type" data={data} series={types.map((t) => ({ label: t, stroke: waitColour(t), width: 2, points: { show: true, size: 4 } }))} axes={[{}, { label: 'sessions' }]} height={180} />
       {d.truncated && <p class="note">The window held more samples than one answer reads; the newest are left out. Pick a shorter window.</p>}
     </>
   );

@@ -1,9 +1,6 @@
+import { APPLICATION_NAME, OLD_COMMENT as SQL_COMMENT, SQLCOMMENTER, correlationOf } from '../../shared/protocol/correlation-forms.js';
 import { isObj } from './fields.js';
 
-const APPLICATION_NAME = /^bitville-([0-9A-Za-z][0-9A-Za-z._-]{0,127})$/;
-const SQL_COMMENT = /\/\*\s*correlation[:=]\s*([0-9A-Za-z][0-9A-Za-z._-]{0,127})\s*\*\//g;
-/** sqlcommenter form the PHP client's PDO wrapper writes: `/*bitville_id='<id>',traceparent='…'*\/`. */
-const SQLCOMMENTER = /bitville_id='([0-9A-Za-z][0-9A-Za-z._-]{0,127})'/g;
 /** A database session as the pg-agent names it in pg_locks records: `pg:<pid>:<backend_start unix s>`. */
 const SESSION_KEY = /^pg:\d{1,10}:\d{1,12}$/;
 const MAX_IDS = 1000;
@@ -55,11 +52,5 @@ export function correlationIds(record: unknown): string[] {
 /** The PHP request one database session (or log event) belongs to: its correlation_id, application_name or leading SQL comment. */
 export function sessionCorrelationId(s: Record<string, unknown>): string | null {
   if (typeof s.correlation_id === 'string' && s.correlation_id !== '' && s.correlation_id.length <= 128) return s.correlation_id;
-  if (typeof s.application_name === 'string') {
-    const m = APPLICATION_NAME.exec(s.application_name);
-    if (m?.[1]) return m[1];
-  }
-  if (typeof s.query !== 'string') return null;
-  const head = s.query.slice(0, 600);
-  return /bitville_id='([0-9A-Za-z][0-9A-Za-z._-]{0,127})'/.exec(head)?.[1] ?? /\/\*\s*correlation[:=]\s*([0-9A-Za-z][0-9A-Za-z._-]{0,127})\s*\*\//.exec(head)?.[1] ?? null;
+  return correlationOf(typeof s.application_name === 'string' ? s.application_name : null, typeof s.query === 'string' ? s.query : null);
 }

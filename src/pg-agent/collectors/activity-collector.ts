@@ -1,5 +1,5 @@
 import type { MonitorConnection } from '../db/monitor-connection.js';
-import { correlationOf } from '../correlation.js';
+import { correlationOf } from '../../shared/protocol/correlation-forms.js';
 import type { CollectorResult } from './collector.js';
 
 export interface ActivitySession {

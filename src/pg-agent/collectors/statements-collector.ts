@@ -1,5 +1,5 @@
 import type { MonitorConnection } from '../db/monitor-connection.js';
-import { withoutLeadingComments } from '../correlation.js';
+import { withoutLeadingComments } from '../../shared/protocol/correlation-forms.js';
 import type { CollectorResult } from './collector.js';
 
 /** Counters kept per statement; the view's column for each differs across PostgreSQL 13-17. */

@@ -13,12 +13,12 @@ export interface DbBudget {
   msPerSecond(): number;
   /**
    * How much slower than configured the collectors run: 1 within budget, doubled each time the
-   * window is over budget (up to 16), halved again once usage is under half of it.
+   * window is over budget (up to 32), halved again once usage is under half of it.
    */
   slowdown(): number;
 }
 
-const MAX_SLOWDOWN = 16;
+const MAX_SLOWDOWN = 32;
 
 /**
  * The agent's own database time (issue 13: it must never harm the database). Queries are timed

@@ -1,4 +1,4 @@
-import { correlationOf } from '../correlation.js';
+import { correlationOf } from '../../shared/protocol/correlation-forms.js';
 import type { LogEntry } from './log-entry.js';
 
 export type LogEventKind = 'slow_statement' | 'lock_wait' | 'deadlock' | 'error';
@@ -29,10 +29,14 @@ const HOLDERS = /Process(?:es)? holding the lock: ([\d, ]+)\./;
 const DEADLOCK_WAIT = /^Process (\d+) waits for (.+?); blocked by process (\d+)\.$/;
 const DEADLOCK_STATEMENT = /^Process (\d+): ([\s\S]*)$/;
 
+/** Longest text kept per field: a multi-megabyte statement in the log must not become a multi-megabyte record. */
+const MAX_TEXT = 8_000;
+const cut = (s: string | null): string | null => (s !== null && s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s);
+
 /** The log messages that matter for a slow request; null for the rest (checkpoints, connections, ...). */
 export function classify(e: LogEntry): LogEvent | null {
   const base = (kind: LogEventKind, statement: string | null): LogEvent => {
-    const ev: LogEvent = { kind, timestamp: e.timestamp, pid: e.pid, severity: e.severity, sqlstate: e.sqlstate, message: e.message, detail: e.detail, statement, application_name: e.application_name, user: e.user, database: e.database };
+    const ev: LogEvent = { kind, timestamp: e.timestamp, pid: e.pid, severity: e.severity, sqlstate: e.sqlstate, message: cut(e.message) ?? '', detail: cut(e.detail), statement: cut(statement), application_name: e.application_name, user: e.user, database: e.database };
     const id = correlationOf(e.application_name, statement);
     if (id) ev.correlation_id = id;
     return ev;
@@ -88,5 +92,5 @@ function deadlockProcesses(detail: string): NonNullable<LogEvent['processes']> {
       last.statement = s[2] ?? '';
     } else if (last) last.statement += `\n${line}`; // a multi-line statement
   }
-  return [...byPid.values()];
+  return [...byPid.values()].map((p) => ({ ...p, statement: cut(p.statement) ?? '' }));
 }

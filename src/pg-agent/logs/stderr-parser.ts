@@ -6,6 +6,7 @@ const LINE = /^(.*?)\b(LOG|ERROR|FATAL|PANIC|WARNING|NOTICE|INFO|DEBUG[1-5]?|DET
 const TIMESTAMP = /^(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?: ?[A-Z]{2,5}|[+-]\d\d(?::?\d\d)?)?)/;
 const PID = /\[(\d+)\]/;
 const PAIR = (name: string) => new RegExp(`\\b${name}=([^,\\s\\]]+)`);
+const MAX_LINE = 1024 * 1024;
 const ATTACHED = new Set(['DETAIL', 'HINT', 'CONTEXT', 'STATEMENT', 'QUERY', 'LOCATION']);
 
 /**
@@ -20,7 +21,7 @@ export function createStderrParser(): LogParser {
 
   function line(text: string, out: LogEntry[]): void {
     if (text.startsWith('\t') && current && field) {
-      current[field] = `${current[field] ?? ''}\n${text.slice(1)}`;
+      if ((current[field]?.length ?? 0) < MAX_LINE) current[field] = `${current[field] ?? ''}\n${text.slice(1)}`;
       return;
     }
     const m = LINE.exec(text);
@@ -61,6 +62,7 @@ export function createStderrParser(): LogParser {
       const text = partial + chunk;
       const lines = text.split('\n');
       partial = lines.pop() ?? '';
+      if (partial.length > MAX_LINE) partial = partial.slice(0, MAX_LINE); // the rest of an endless line is dropped
       for (const l of lines) line(l.endsWith('\r') ? l.slice(0, -1) : l, out);
       return out;
     },

@@ -1,6 +1,9 @@
 import { emptyEntry, type LogEntry, type LogParser } from './log-entry.js';
 
 // csvlog columns (PostgreSQL 13-17 add backend_type, leader_pid, query_id at the end; read by position).
+/** A field or line past this is cut (a file that is not a log, or a giant statement): memory stays bounded. */
+const MAX_CHARS = 1024 * 1024;
+
 const CSV = { log_time: 0, user_name: 1, database_name: 2, process_id: 3, error_severity: 11, sql_state_code: 12, message: 13, detail: 14, hint: 15, internal_query: 16, context: 18, query: 19, application_name: 22 } as const;
 
 /** csvlog: RFC 4180 records, quoted fields may hold newlines, so records are split by a small state machine. */
@@ -32,13 +35,13 @@ export function createCsvParser(): LogParser {
         }
         if (quoted) {
           if (c === '"') quotePending = true;
-          else field += c;
+          else if (field.length < MAX_CHARS) field += c;
         } else if (c === '"') quoted = true;
         else if (c === ',') {
           fields.push(field);
           field = '';
         } else if (c === '\n') record(out);
-        else if (c !== '\r') field += c;
+        else if (c !== '\r' && field.length < MAX_CHARS) field += c;
       }
       return out;
     },
@@ -108,6 +111,10 @@ export function createJsonParser(onBadLine: () => void = () => undefined): LogPa
       const out: LogEntry[] = [];
       const lines = (partial + chunk).split('\n');
       partial = lines.pop() ?? '';
+      if (partial.length > MAX_CHARS) {
+        onBadLine(); // no newline for a megabyte: not a jsonlog line
+        partial = '';
+      }
       for (const l of lines) parse(l, out);
       return out;
     },

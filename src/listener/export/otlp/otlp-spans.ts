@@ -6,7 +6,7 @@ import { first, isObj, num, obj, str, type Obj } from '../../extract/fields.js';
 import { sqlFingerprint } from '../../extract/sql-fingerprint.js';
 import { xhprofFunctions } from '../../extract/xhprof-functions.js';
 import type { ExportRow } from '../../store/store.js';
-import { derivedSpanId, traceContext } from './trace-context.js';
+import { spanIds, traceContext } from './trace-context.js';
 
 export interface SpanOptions {
   maxSqlSpans: number;
@@ -46,28 +46,12 @@ export function profileSpans(row: ExportRow, o: SpanOptions): ReadableSpan[] {
   const endUs = startUs + Math.round(p.duration_ms * 1000);
   const resource = o.resource(row.project, p.host);
   const traceState = ctx.traceState ? safeTraceState(ctx.traceState) : undefined;
-  const context = (spanId: string): SpanContext => ({ traceId: ctx.traceId, spanId, traceFlags: ctx.flags, ...(traceState ? { traceState } : {}) });
+  const context = (spanId: string): SpanContext => ({ traceId: ctx.traceId, spanId, traceFlags: ctx.flags, traceState });
   const serverContext = context(ctx.spanId);
   const parent: SpanContext | undefined = ctx.parentSpanId ? { traceId: ctx.traceId, spanId: ctx.parentSpanId, traceFlags: ctx.flags, isRemote: true } : undefined;
-  const span = (name: string, kind: SpanKind, spanContext: SpanContext, parentContext: SpanContext | undefined, s: number, e: number, attributes: Attributes, error: string | null): ReadableSpan => ({
-    name,
-    kind,
-    spanContext: () => spanContext,
-    ...(parentContext ? { parentSpanContext: parentContext } : {}),
-    startTime: hr(s),
-    endTime: hr(Math.max(s, e)),
-    duration: hr(Math.max(0, e - s)),
-    status: error === null ? { code: SpanStatusCode.UNSET } : { code: SpanStatusCode.ERROR, message: error },
-    attributes,
-    links: [],
-    events: [],
-    ended: true,
-    resource,
-    instrumentationScope: o.scope,
-    droppedAttributesCount: 0,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
-  });
+  const ids = spanIds(ctx.traceId, row.key);
+  const span = (name: string, kind: SpanKind, spanContext: SpanContext, parentContext: SpanContext | undefined, s: number, e: number, attributes: Attributes, error: string | null): ReadableSpan =>
+    makeSpan(name, kind, spanContext, parentContext, s, e, attributes, error, resource, o.scope);
 
   const fatal = obj(payload.fatal_error);
   const fatalMessage = str(fatal.message);
@@ -81,15 +65,13 @@ export function profileSpans(row: ExportRow, o: SpanOptions): ReadableSpan[] {
     const s = q.startMs === null ? cursorUs : startUs + Math.round(q.startMs * 1000);
     const e = s + Math.round((q.ms ?? 0) * 1000);
     if (estimated) cursorUs = e;
-    const fingerprint = sqlFingerprint(q.text);
-    const operation = /^\s*([a-z]+)/i.exec(fingerprint)?.[1]?.toUpperCase() ?? null;
-    const target = /\b(?:from|into|update|join)\s+([`"[\]\w.]+)/i.exec(fingerprint)?.[1]?.replace(/[`"[\]]/g, '') ?? null;
+    const { fingerprint, operation, target } = describeSql(q.text);
     const attributes: Attributes = { 'db.system': q.system ?? sqlSystem, 'db.query.text': cut(fingerprint) };
     if (operation) attributes['db.operation.name'] = operation;
     if (target) attributes['db.collection.name'] = target;
     if (estimated) attributes['bitville.start_estimated'] = true;
     const name = operation ? (target ? `${operation} ${target}` : operation) : String(attributes['db.system']);
-    spans.push(span(name, SpanKind.CLIENT, context(derivedSpanId(ctx.traceId, row.key, 'sql', i)), serverContext, s, e, attributes, null));
+    spans.push(span(name, SpanKind.CLIENT, context(ids(1 + i)), serverContext, s, e, attributes, null));
   });
 
   const durationMs = p.duration_ms;
@@ -99,9 +81,74 @@ export function profileSpans(row: ExportRow, o: SpanOptions): ReadableSpan[] {
     .forEach((f, i) => {
       const attributes: Attributes = { 'code.function.name': cut(f.name), 'bitville.function.calls': f.calls, 'bitville.function.aggregated': true };
       if (f.selfMs !== null) attributes['bitville.function.self_time_ms'] = f.selfMs;
-      spans.push(span(f.name.slice(0, 200), SpanKind.INTERNAL, context(derivedSpanId(ctx.traceId, row.key, 'function', i)), serverContext, startUs, startUs + Math.round(f.wallMs * 1000), attributes, null));
+      spans.push(span(f.name.slice(0, 200), SpanKind.INTERNAL, context(ids(100_000 + i)), serverContext, startUs, startUs + Math.round(f.wallMs * 1000), attributes, null));
     });
   return spans;
+}
+
+/** One shape for every span object (V8 keeps one hidden class; the serializer reads these fields). */
+function makeSpan(
+  name: string,
+  kind: SpanKind,
+  spanContext: SpanContext,
+  parentSpanContext: SpanContext | undefined,
+  s: number,
+  e: number,
+  attributes: Attributes,
+  error: string | null,
+  resource: Resource,
+  scope: { name: string; version: string },
+): ReadableSpan {
+  return {
+    name,
+    kind,
+    spanContext: () => spanContext,
+    parentSpanContext,
+    startTime: hr(s),
+    endTime: hr(Math.max(s, e)),
+    duration: hr(Math.max(0, e - s)),
+    status: error === null ? UNSET : { code: SpanStatusCode.ERROR, message: error },
+    attributes,
+    links: NONE,
+    events: NONE_EVENTS,
+    ended: true,
+    resource,
+    instrumentationScope: scope,
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+  };
+}
+
+const UNSET = { code: SpanStatusCode.UNSET };
+const NONE: ReadableSpan['links'] = [];
+const NONE_EVENTS: ReadableSpan['events'] = [];
+
+interface SqlDescription {
+  fingerprint: string;
+  operation: string | null;
+  target: string | null;
+}
+
+/**
+ * Fingerprints of recent query texts. Prepared statements (placeholders, not values) repeat the
+ * same text in request after request, and fingerprinting is the costliest step per query.
+ */
+const described = new Map<string, SqlDescription>();
+const MAX_DESCRIBED = 5_000;
+
+function describeSql(text: string): SqlDescription {
+  const known = described.get(text);
+  if (known) return known;
+  const fingerprint = sqlFingerprint(text);
+  const operation = /^\s*([a-z]+)/i.exec(fingerprint)?.[1]?.toUpperCase() ?? null;
+  const target = /\b(?:from|into|update|join)\s+([`"[\]\w.]+)/i.exec(fingerprint)?.[1]?.replace(/[`"[\]]/g, '') ?? null;
+  const d = { fingerprint, operation, target };
+  if (text.length <= 2_000) {
+    if (described.size >= MAX_DESCRIBED) described.clear();
+    described.set(text, d);
+  }
+  return d;
 }
 
 function serverAttributes(row: ExportRow, payload: Obj): Attributes {

@@ -39,7 +39,7 @@ export function traceContext(payload: Obj, project: string, correlationId: strin
   const recordedTrace = (str(trace.trace_id) ?? '').toLowerCase();
   const recordedSpan = (str(trace.span_id) ?? '').toLowerCase();
   const traceId = incoming?.traceId ?? (HEX32.test(recordedTrace) && !/^0+$/.test(recordedTrace) ? recordedTrace : ownTraceId(project, correlationId));
-  const spanId = HEX16.test(recordedSpan) && !/^0+$/.test(recordedSpan) ? recordedSpan : derivedSpanId(traceId, correlationId, 'server', 0);
+  const spanId = HEX16.test(recordedSpan) && !/^0+$/.test(recordedSpan) ? recordedSpan : spanIds(traceId, correlationId)(0);
   const state = str(trace.tracestate) ?? headerValue(obj(obj(payload.request).headers), 'tracestate');
   return { traceId, spanId, parentSpanId: incoming?.parentId ?? null, flags: incoming?.flags ?? 1, traceState: incoming && state ? state.slice(0, 512) : null };
 }
@@ -52,10 +52,21 @@ function ownTraceId(project: string, correlationId: string): string {
   return createHash('sha256').update(`${project}\0${correlationId}`).digest('hex').slice(0, 32);
 }
 
-/** Stable span ids for the spans the listener makes up (SQL, functions): same profile, same ids. */
-export function derivedSpanId(traceId: string, correlationId: string, kind: string, index: number): string {
-  const id = createHash('sha256').update(`${traceId}\0${correlationId}\0${kind}\0${index}`).digest('hex').slice(0, 16);
-  return /^0+$/.test(id) ? '0000000000000001' : id;
+/**
+ * Stable span ids for the spans the listener makes up (request, SQL, functions): one hash per
+ * profile gives a 64-bit base, span n is base + n. Same profile, same ids (a resent trace
+ * de-duplicates at the backend); distinct within the trace; one hash instead of one per span.
+ */
+export function spanIds(traceId: string, correlationId: string): (n: number) => string {
+  const base = createHash('sha256').update(`${traceId}\0${correlationId}`).digest();
+  const hi = base.readUInt32BE(0);
+  const lo = base.readUInt32BE(4);
+  return (n) => {
+    const l = (lo + n) >>> 0;
+    const h = (hi + Math.floor((lo + n) / 0x1_0000_0000)) >>> 0;
+    const id = h.toString(16).padStart(8, '0') + l.toString(16).padStart(8, '0');
+    return id === '0000000000000000' ? '0000000000000001' : id;
+  };
 }
 
 function headerValue(headers: Obj, name: string): string | null {

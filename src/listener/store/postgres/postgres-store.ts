@@ -8,6 +8,7 @@ import type { PgTarget } from './pg-connection.js';
 import { describePgError } from './pg-errors.js';
 import { insertBatchPg } from './pg-ingest.js';
 import { migrate } from './pg-migrate.js';
+import { PG_SCHEMA_VERSION } from './pg-schema.js';
 import { createPartitions, type Partitions } from './pg-partitions.js';
 import { createPgRollupWriter, type PgRollupWriter } from './pg-rollup-writer.js';
 import { buildPgSearch } from './pg-search.js';
@@ -31,6 +32,8 @@ export interface PgDatabase {
   pool: pg.Pool;
   partitions: Partitions;
   rollups: PgRollupWriter;
+  /** A hot standby: reads only. */
+  readOnly: boolean;
 }
 
 /** Connects, migrates (advisory lock) and creates today's and the next days' partitions. */
@@ -40,16 +43,31 @@ export async function openPgDatabase(o: PostgresStoreOptions): Promise<PgDatabas
   // An idle connection that the server closed (restart, failover) must not crash the process.
   pool.on('error', (err) => o.log.warn({ err: err.message }, 'PostgreSQL connection lost; the pool reconnects on next use'));
   const partitions = createPartitions({ pool, ahead: o.partitionsAhead, retentionDays: o.retentionDays, now });
+  let readOnly = false;
   try {
-    const m = await migrate(pool);
-    if (m.applied.length > 0) o.log.info({ applied: m.applied, version: m.version, database: o.target.display }, 'PostgreSQL schema migrated');
+    readOnly = (await pool.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r === true;
+    if (readOnly) await checkReplicaSchema(pool);
+    else {
+      const m = await migrate(pool);
+      if (m.applied.length > 0) o.log.info({ applied: m.applied, version: m.version, database: o.target.display }, 'PostgreSQL schema migrated');
+    }
     await partitions.refresh();
-    await partitions.createAhead();
+    if (!readOnly) await partitions.createAhead();
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw new Error(describePgError(err, o.target));
   }
-  return { pool, partitions, rollups: createPgRollupWriter() };
+  if (readOnly) o.log.warn({ database: o.target.display }, 'PostgreSQL is a read-only replica: serving reads; ingest answers 503, retention is left to the primary');
+  return { pool, partitions, rollups: createPgRollupWriter(), readOnly };
+}
+
+/** A hot standby cannot migrate: its schema must already be this listener's (the primary's listeners migrate it). */
+async function checkReplicaSchema(pool: pg.Pool): Promise<void> {
+  const r = await pool.query<{ v: number | null }>("SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN NULL ELSE (SELECT max(version) FROM schema_migrations) END AS v");
+  const v = r.rows[0]?.v ?? 0;
+  if (v !== PG_SCHEMA_VERSION) {
+    throw new Error(`this database is a read-only replica with schema version ${v}, this listener needs ${PG_SCHEMA_VERSION}: start a listener on the primary first (it migrates), then this one`);
+  }
 }
 
 /**
@@ -60,7 +78,7 @@ export async function openPgDatabase(o: PostgresStoreOptions): Promise<PgDatabas
  * database is back.
  */
 export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store> {
-  const { pool, partitions, rollups } = await openPgDatabase(o);
+  const { pool, partitions, rollups, readOnly } = await openPgDatabase(o);
   const exports = createPgExport(pool, o.target.pool, o.now ?? Date.now);
   const stats = createPgStats(pool);
   let closed = false;
@@ -145,6 +163,7 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
     },
 
     async deleteOlderThan(cutoff, maxRows) {
+      if (readOnly) return 0; // the primary's listeners run retention
       await partitions.createAhead(); // hourly with retention: tomorrow's partitions exist well before midnight
       return deleteExpired(pool, partitions, cutoff, maxRows, exports);
     },

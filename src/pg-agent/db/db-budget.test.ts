@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDbBudget } from './db-budget.js';
+
+test('the budget doubles the slowdown while over the limit (up to 32) and halves it once under half', () => {
+  let now = 1_000_000;
+  const b = createDbBudget({ maxMsPerSecond: 10, now: () => now });
+  for (let s = 0; s < 12; s++) {
+    b.record(50); // 5x the budget every second
+    now += 1000;
+  }
+  assert.ok(b.msPerSecond() > 10);
+  assert.equal(b.slowdown(), 32);
+  for (let s = 0; s < 20; s++) {
+    b.record(1);
+    now += 1000;
+  }
+  assert.ok(b.msPerSecond() < 5);
+  assert.equal(b.slowdown(), 1);
+});
+
+test('within the budget nothing slows down, and the average only counts whole seconds the agent ran', () => {
+  let now = 5_000;
+  const b = createDbBudget({ maxMsPerSecond: 20, now: () => now });
+  b.record(15);
+  now += 1000;
+  assert.equal(b.msPerSecond(), 15);
+  b.record(15);
+  now += 1000;
+  assert.equal(b.msPerSecond(), 15);
+  assert.equal(b.slowdown(), 1);
+});
