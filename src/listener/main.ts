@@ -126,8 +126,16 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
     await store.close();
     throw err;
   }
+  try {
+    await exporters.start();
+  } catch (err) {
+    await app.close();
+    await udp?.stop();
+    await pool.stop();
+    await store.close();
+    throw err;
+  }
   retention.start();
-  await exporters.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const { host } = parseHostPort(config.listen);

@@ -22,12 +22,14 @@ async function metricText(l: TestListener): Promise<string> {
 }
 
 describe('exporter edges', () => {
-  test('retention deleting records an enabled exporter has not sent counts them as dropped in /metrics and /ready', async () => {
+  for (const kind of ['sqlite', 'postgres'] as const) {
+  test(`retention deleting records an enabled exporter has not sent counts them as dropped in /metrics and /ready (${kind})`, async () => {
     const receiver = await startGelfTcpReceiver();
     await receiver.down(); // nothing will be sent
     let l: TestListener | null = null;
+    const db = kind === 'postgres' ? await createTestDatabase('bv_export_ret') : null;
     try {
-      l = await startTestListener({ store: { retentionDays: 7, retentionIntervalMs: 1000 }, exporters: { gelf: { url: `tcp://127.0.0.1:${receiver.port}`, ...FAST } } });
+      l = await startTestListener({ store: { ...(db ? { url: db.url } : {}), retentionDays: 7, retentionIntervalMs: 1000 }, exporters: { gelf: { url: `tcp://127.0.0.1:${receiver.port}`, ...FAST } } });
       const now = Date.now() / 1000;
       const old = Array.from({ length: 30 }, (_, i) => variantProfile({ id: `old-${i}`, ts: now - 10 * DAY + i }));
       const recent = [variantProfile({ id: 'recent-0', ts: now })];
@@ -47,8 +49,10 @@ describe('exporter edges', () => {
     } finally {
       await l?.close();
       await receiver.close();
+      await db?.drop();
     }
   });
+  }
 
   test('GELF over tls:// checks the receiver certificate against exporters.gelf.tls.ca and delivers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bitville-export-tls-'));

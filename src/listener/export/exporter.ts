@@ -52,7 +52,7 @@ export interface ExporterStats {
 export interface Exporter {
   /** Runs from the persisted cursor until stop(). */
   start(cursor: ExportCursorState): void;
-  /** Finishes the batch in flight (bounded by the sink's timeout) and saves the cursor. */
+  /** Lets the batch in flight finish (at most 2 s, then cuts it off) and saves the cursor. */
   stop(): Promise<void>;
   stats(): ExporterStats;
 }
@@ -61,6 +61,8 @@ type StepResult = 'idle' | 'sent' | 'failed' | 'waited';
 
 /** How often a listener without the exporter's lease (another one on the same database has it) asks again. */
 const LEASE_RETRY_MS = 5_000;
+/** How long stop() lets a batch in flight finish before cutting it off. */
+const STOP_GRACE_MS = 2_000;
 
 /**
  * One exporter: reads the store in small batches after its cursor, in store order, hands each batch to
@@ -278,8 +280,11 @@ export function createExporter(o: ExporterOptions): Exporter {
     async stop() {
       stopped = true;
       wake?.();
-      await running;
+      // A batch on its way gets a moment to be confirmed; then the connection is cut and, as the
+      // cursor did not move, the batch goes again after the restart (counted as resent).
+      if (running) await Promise.race([running, new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref())]);
       await o.sink.close();
+      await running;
     },
     stats() {
       const total = o.streams.reduce((n, st) => n + backlog[st], 0);
