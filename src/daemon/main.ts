@@ -1,6 +1,6 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import { resolve } from 'node:path';
-import type { DaemonConfig } from '../shared/config/daemon-config.js';
+import { forwardUrls, type DaemonConfig } from '../shared/config/daemon-config.js';
 import type { Logger } from '../shared/telemetry/logger.js';
 import { rateLimitedLog } from '../shared/telemetry/rate-limited-log.js';
 import { createBufferedQueue } from './buffer/buffered-queue.js';
@@ -142,15 +142,17 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
     q.activate(real);
     if (stopRequested) return; // stopping before we ever ran: flush what was held, start nothing more
     await inbox.start();
-    const forwardUrl = config.forward.url;
-    if (forwardUrl) {
+    const urls = forwardUrls(config.forward);
+    if (urls.length > 0) {
       forwarder = createForwarder({
         queue: q,
-        forward: { ...config.forward, url: forwardUrl },
+        urls,
+        forward: config.forward,
         circuitBreaker: config.circuitBreaker,
         stateDir: paths.state,
         quarantineDir: paths.quarantine,
         registry: metrics.registry,
+        onSpoolReadError: () => metrics.spoolReadFailed(),
         log,
       });
       await forwarder.start();

@@ -74,7 +74,8 @@ test('PHP senders across a daemon stop: every profile sent over the socket is sp
   const viaSocket = byOutcome(loops, 'socket');
   assert.ok(viaSocket.length >= 900, `${viaSocket.length} sent over the socket`);
   assert.deepEqual(viaSocket.filter((id) => !spooled.has(id)), [], 'every acknowledged profile is spooled');
-  assert.deepEqual(byOutcome(loops, 'inbox').filter((id) => !inbox.has(id)), [], 'every inbox outcome has its file');
+  // an inbox file written before the stop may already have been swept into the spool
+  assert.deepEqual(byOutcome(loops, 'inbox').filter((id) => !inbox.has(id) && !spooled.has(id)), [], 'every inbox outcome is in the inbox or the spool');
   assert.deepEqual(byOutcome(loops, 'dropped'), [], 'nothing given up');
   assert.ok(inbox.size > 0, 'PHP used the inbox while the daemon was gone');
 });

@@ -27,7 +27,10 @@ export interface Batch {
 }
 
 export interface QueueStats {
+  /** In memory, including a spill that is being written (spillingItems). */
   memoryItems: number;
+  /** Of memoryItems: handed to the spool and not yet written (a SIGKILL now loses them too). */
+  spillingItems: number;
   memoryBytes: number;
   memoryItemsLimit: number;
   spoolSegments: number;
@@ -39,6 +42,15 @@ export interface QueueStats {
   /** Segments written because memory was full or at shutdown. */
   overflowSegmentsWritten: number;
   inFlightBatches: number;
+  /** Items of the in-flight batches (counted in memoryItems or spoolItems too). */
+  inFlightItems: number;
+  inFlightBytes: number;
+}
+
+/** A wait that its owner can give up (the forwarder's linger timer won). */
+export interface CancellableWait {
+  promise: Promise<void>;
+  cancel(): void;
 }
 
 export interface Queue {
@@ -56,6 +68,8 @@ export interface Queue {
   release(batch: Batch): void;
   /** Resolves when there is something to take (at once if there is). */
   whenReadable(): Promise<void>;
+  /** Resolves once at least `items` items or `bytes` bytes wait to be taken (a full batch). */
+  whenFilled(items: number, bytes: number): CancellableWait;
   /** True while ingest should stop reading sockets: memory is full and its spill is still being written. */
   congested(): boolean;
   /** Runs `cb` once the queue is no longer congested. */

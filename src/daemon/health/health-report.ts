@@ -22,6 +22,7 @@ export const RECENT_DROP_MS = 60_000;
 
 /** What the forwarder reports (issue 3); absent until a forwarder runs. */
 export interface ForwardHealth {
+  /** DESIGN section 6's one breaker: with several URLs, a summary (forward/target-choice.ts). */
   circuitBreaker: {
     name: string;
     state: 'closed' | 'open' | 'half_open';
@@ -30,6 +31,10 @@ export interface ForwardHealth {
     retry_timeout: number;
     opened_at: number | null;
   };
+  /** One per forward URL. */
+  circuitBreakers: Array<{ url: string } & ForwardHealth['circuitBreaker']>;
+  /** The last take from the spool failed to read a segment (a disk problem, not the listener). */
+  spoolReadFailing: boolean;
   stats: Record<string, unknown>;
 }
 
@@ -52,7 +57,8 @@ export interface HealthInputs {
  * writable, or (durable mode) the disk is below `spool.minFreeBytes` with no old data left to
  * make room or a drop_newest policy. degraded (200): something
  * is being lost or is at risk — items dropped in the last minute, the disk below its floor
- * (memory mode), the circuit open, the spool over 80 % of its quota. Each has a named problem.
+ * (memory mode), the circuit open (or one of several listener URLs down), a spool segment that
+ * cannot be read, the spool over 80 % of its quota. Each has a named problem.
  */
 export function healthReport(i: HealthInputs): { status: HealthStatus; body: Record<string, unknown> } {
   const problems: string[] = [];
@@ -67,6 +73,8 @@ export function healthReport(i: HealthInputs): { status: HealthStatus; body: Rec
   if (diskLow) (nothingAccepted ? problems : warnings).push('disk_below_min_free');
   if (i.lastDropAt > 0 && i.now - i.lastDropAt < RECENT_DROP_MS) warnings.push('dropping_items');
   if (i.forward?.circuitBreaker.state === 'open') warnings.push('circuit_open');
+  else if (i.forward?.circuitBreakers.some((c) => c.state === 'open')) warnings.push('forward_target_down'); // others take over
+  if (i.forward?.spoolReadFailing) warnings.push('spool_read_failing');
   if (i.queue.spoolBytes > 0.8 * i.queue.spoolBytesLimit) warnings.push('spool_over_80_percent');
   const status: HealthStatus = problems.length > 0 ? 'failing' : warnings.length > 0 ? 'degraded' : 'ok';
   const mb = (n: number) => Math.round((n / 1024 / 1024) * 10) / 10;
@@ -94,6 +102,7 @@ export function healthReport(i: HealthInputs): { status: HealthStatus; body: Rec
         },
         buffer: {
           memory_buffer_count: i.queue.memoryItems,
+          memory_spilling_count: i.queue.spillingItems,
           memory_buffer_limit: i.queue.memoryItemsLimit,
           memory_buffer_bytes: i.queue.memoryBytes,
           disk_overflow_count: i.queue.overflowSegmentsWritten,
@@ -105,6 +114,7 @@ export function healthReport(i: HealthInputs): { status: HealthStatus; body: Rec
           in_flight_batches: i.queue.inFlightBatches,
           disk_buffer_path: i.spoolPath,
         },
+        ...(i.forward && i.forward.circuitBreakers.length > 1 ? { circuit_breakers: i.forward.circuitBreakers } : {}),
         circuit_breaker: i.forward?.circuitBreaker ?? {
           name: 'forward',
           state: 'disabled', // no forwarder runs in this process

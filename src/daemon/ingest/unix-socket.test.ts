@@ -28,6 +28,7 @@ function switchableQueue() {
     ack: async () => undefined,
     release: () => undefined,
     whenReadable: () => new Promise(() => undefined),
+    whenFilled: () => ({ promise: new Promise(() => undefined), cancel: () => undefined }),
     congested: () => congested,
     whenRelieved(cb) {
       if (!congested) cb();

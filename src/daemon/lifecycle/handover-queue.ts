@@ -1,4 +1,4 @@
-import type { Batch, IngestSource, OnSettled, Queue, QueueStats } from '../buffer/queue.js';
+import type { Batch, CancellableWait, IngestSource, OnSettled, Queue, QueueStats } from '../buffer/queue.js';
 
 export interface HandoverQueueOptions {
   /** Most items held before activation; more pause the sockets (clients wait, nobody is refused). */
@@ -74,6 +74,11 @@ export function createHandoverQueue(o: HandoverQueueOptions): HandoverQueue {
       if (real) return real.whenReadable();
       return new Promise((resolve) => readableWaiters.push(resolve));
     },
+    whenFilled(items, bytes): CancellableWait {
+      if (real) return real.whenFilled(items, bytes);
+      // Nothing can be taken before activation; the forwarder starts only after it anyway.
+      return { promise: new Promise(() => undefined), cancel: () => undefined };
+    },
     congested: () => (real ? real.congested() : full()),
     whenRelieved(cb) {
       if (real) real.whenRelieved(cb);
@@ -89,6 +94,7 @@ export function createHandoverQueue(o: HandoverQueueOptions): HandoverQueue {
       const first = held[0];
       return {
         memoryItems: held.length,
+        spillingItems: 0,
         memoryBytes: heldBytes,
         memoryItemsLimit: o.maxItems,
         spoolSegments: 0,
@@ -98,6 +104,8 @@ export function createHandoverQueue(o: HandoverQueueOptions): HandoverQueue {
         oldestItemAgeMs: first ? Math.max(0, now() - first.at) : 0,
         overflowSegmentsWritten: 0,
         inFlightBatches: 0,
+        inFlightItems: 0,
+        inFlightBytes: 0,
       };
     },
     async stop() {

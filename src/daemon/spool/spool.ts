@@ -46,7 +46,8 @@ export interface Spool {
   sync(): Promise<void>;
   /** Durable mode: fsync, close and rename the open segment so it becomes an ordinary segment. */
   sealOpen(): Promise<void>;
-  openSegment(): { items: number; bytes: number } | null;
+  /** The open durable segment; `firstAt` is its first item's accept time (unix ms, from its name). */
+  openSegment(): { items: number; bytes: number; firstAt: number } | null;
   /** Sealed segments, oldest first. */
   segments(): readonly SegmentInfo[];
   read(name: string): Promise<Buffer[]>;
@@ -67,6 +68,7 @@ interface OpenSegment {
   /** Bytes of whole lines written so far. */
   bytes: number;
   dirty: boolean;
+  firstAt: number;
 }
 
 export function createSpool(options: SpoolOptions): Spool {
@@ -252,7 +254,7 @@ export function createSpool(options: SpoolOptions): Spool {
           const name = segmentName(atMs, seq);
           // O_APPEND: after a failed write is truncated away, the next one must not leave a hole
           const fh = await open(join(options.dir, name + '.open'), 'ax');
-          open_ = { name, fh, items: 0, bytes: 0, dirty: false };
+          open_ = { name, fh, items: 0, bytes: 0, dirty: false, firstAt: atMs };
           await fsyncDir(options.dir); // the new name must survive a crash as well as its bytes
         }
         await writeAll(open_.fh, withNewlines(items));
@@ -275,7 +277,7 @@ export function createSpool(options: SpoolOptions): Spool {
     },
 
     sealOpen,
-    openSegment: () => (open_ ? { items: open_.items, bytes: open_.bytes } : null),
+    openSegment: () => (open_ ? { items: open_.items, bytes: open_.bytes, firstAt: open_.firstAt } : null),
     segments: () => index,
 
     async read(name) {
