@@ -28,8 +28,9 @@ export function accessProblem(path: string, who: Account, bits: number, verb: st
   let real: string;
   try {
     real = realpathSync(path);
-  } catch {
-    return `${path} does not exist`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${path} does not exist` : `${path} cannot be examined (${code ?? 'error'}): run the doctor as root`;
   }
   const chain: string[] = [];
   for (let p = dirname(real); ; p = dirname(p)) {
