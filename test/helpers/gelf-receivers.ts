@@ -22,7 +22,7 @@ export interface GelfReceiver {
  * GELF TCP (or TLS with `tls`): NUL-delimited JSON frames; a frame that is not JSON fails the test
  * run loudly via `errors`. Closes its side when the sender closes (as Graylog's netty input does).
  */
-export async function startGelfTcpReceiver(options: { tls?: TlsOptions } = {}): Promise<GelfReceiver & { errors: string[] }> {
+export async function startGelfTcpReceiver(options: { tls?: TlsOptions; host?: string } = {}): Promise<GelfReceiver & { errors: string[] }> {
   const received: Record<string, unknown>[] = [];
   const errors: string[] = [];
   const sockets = new Set<Socket>();
@@ -50,7 +50,7 @@ export async function startGelfTcpReceiver(options: { tls?: TlsOptions } = {}): 
     const s = options.tls ? createTlsServer(options.tls, onConnection) : createServer(onConnection);
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
-      s.listen(onPort, '127.0.0.1', () => resolve());
+      s.listen(onPort, options.host ?? '127.0.0.1', () => resolve());
     });
     server = s;
     port = (s.address() as AddressInfo).port;

@@ -9,6 +9,7 @@ import { createExportMetrics } from './export-metrics.js';
 import { createExporter, type Exporter, type ExporterName, type ExporterStats } from './exporter.js';
 import { createGelfTcpSink } from './gelf/gelf-tcp.js';
 import { createGelfUdpSink } from './gelf/gelf-udp.js';
+import { parseGelfUrl } from './gelf/gelf-url.js';
 import { createOtlpSink } from './otlp/otlp-sink.js';
 import type { Sink } from './sink.js';
 
@@ -33,14 +34,11 @@ export function createExporters(o: ExportersOptions): Exporters {
   const built: { name: ExporterName; startAt: 'beginning' | 'end'; exporter: Exporter }[] = [];
   const gelf = o.config.gelf;
   if (gelf.url !== null) {
-    const url = new URL(gelf.url);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(url.port);
-    const protocol = url.protocol.replace(':', '');
+    const { transport, host, port } = parseGelfUrl(gelf.url);
     const sink: Sink =
-      protocol === 'udp'
+      transport === 'udp'
         ? createGelfUdpSink({ host, port, compress: gelf.compress === true ? 'gzip' : gelf.compress === false ? 'none' : gelf.compress, chunkBytes: gelf.chunkBytes, fullMessageMaxBytes: gelf.fullMessageMaxBytes, confirmMs: gelf.udpConfirmMs })
-        : createGelfTcpSink({ host, port, tls: protocol === 'tls' ? tlsOptions(gelf.tls) : null, fullMessageMaxBytes: gelf.fullMessageMaxBytes, connectTimeoutMs: gelf.connectTimeoutMs, timeoutMs: gelf.timeoutMs });
+        : createGelfTcpSink({ host, port, tls: transport === 'tls' ? tlsOptions(gelf.tls) : null, fullMessageMaxBytes: gelf.fullMessageMaxBytes, connectTimeoutMs: gelf.connectTimeoutMs, timeoutMs: gelf.timeoutMs });
     built.push({ name: 'gelf', startAt: gelf.startAt, exporter: createExporter({ name: 'gelf', store: o.store, sink, streams: ['profile', 'activity'], settings: gelf, metrics, log: o.log, logLimited: o.logLimited }) });
   }
   const otlp = o.config.otlp;

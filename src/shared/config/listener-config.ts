@@ -39,9 +39,15 @@ const exporterCommon = {
   behindSeconds: z.number().min(1).default(60),
 };
 
+/** A host name, an IPv4 address or a bracketed IPv6 address ([::1]), then a port 1-65535. */
 const gelfUrl = z
   .string()
-  .regex(/^(tcp|udp|tls):\/\/[^/:]+:\d+\/?$/, 'expected tcp://host:port, udp://host:port or tls://host:port');
+  .regex(/^(tcp|udp|tls):\/\/(\[[0-9a-fA-F:.]+\]|[^/:[\]\s]+):\d{1,5}\/?$/, 'expected tcp://host:port, udp://host:port or tls://host:port (IPv6 in brackets: tcp://[::1]:12201)')
+  .refine((u) => {
+    const port = Number(/:(\d+)\/?$/.exec(u)?.[1]);
+    return port >= 1 && port <= 65_535;
+  }, 'the port must be 1-65535')
+  .refine((u) => URL.canParse(u), 'not a valid URL');
 
 /** The listener's configuration (DESIGN section 8). Unknown keys are errors. */
 export const listenerConfigSchema = z.strictObject({
