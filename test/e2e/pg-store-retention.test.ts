@@ -29,7 +29,7 @@ test('retention: profiles older than retentionDays vanish with their partition, 
     await waitFor(async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM request_keys'))[0]?.n) === 9, { timeoutMs: 20_000, what: 'keys of removed profiles gone' });
     const left = await partitions();
     for (const age of [10, 8]) {
-      for (const t of ['requests', 'db_activity', 'db_activity_links', 'rollups']) {
+      for (const t of ['requests', 'request_bodies', 'db_activity', 'db_activity_links', 'rollups']) {
         assert.equal((await db.query(`SELECT 1 FROM pg_class WHERE relname = '${t}_p${day(now - age * DAY)}'`)).length, 0, `${t} of ${age} days ago dropped`);
       }
     }
@@ -41,6 +41,7 @@ test('retention: profiles older than retentionDays vanish with their partition, 
     assert.deepEqual(found, ['today-0', 'today-1', 'today-2', 'young2-0', 'young2-1', 'young2-2', 'young6-0', 'young6-1', 'young6-2']);
     assert.equal((await l.get('/api/v1/requests/old10-0', 'token-all')).status, 404);
     assert.equal((await l.get('/api/v1/requests/ancient', 'token-all')).status, 404, 'old rows in the DEFAULT partition go too');
+    assert.equal(Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM request_bodies'))[0]?.n), 9, 'and their payloads, the DEFAULT partition\'s included');
     assert.equal((await db.query('SELECT 1 FROM db_activity')).length, 0, 'activity of those days with them');
     const fns = await l.get(`/api/v1/stats/functions?from=${Math.floor(now - 29 * DAY)}&to=${Math.ceil(now + 60)}&limit=50`, 'token-all');
     assert.deepEqual((fns.json.items as { key: string }[]).map((f) => f.key).sort(), ['f-today', 'f-young2', 'f-young6'], 'and their rollups');

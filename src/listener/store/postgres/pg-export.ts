@@ -19,9 +19,10 @@ export interface PgExport extends ExportMethods {
 /** Advisory lock ids (class LOCK_CLASS) of the exporter leases: one listener per database runs each exporter. */
 const LEASE_ID: Readonly<Record<string, number>> = { gelf: 101, otlp: 102 };
 
-const KEYS: Readonly<Record<ExportStream, { keys: string; data: string }>> = {
-  profile: { keys: 'request_keys', data: 'requests' },
-  activity: { keys: 'activity_keys', data: 'db_activity' },
+/** Per stream: key table, data table (`r`), and where its payload is (`b`: request_bodies for profiles, the row itself for activity). */
+const KEYS: Readonly<Record<ExportStream, { keys: string; data: string; bodyJoin: string }>> = {
+  profile: { keys: 'request_keys', data: 'requests', bodyJoin: 'LEFT JOIN request_bodies b ON b.ts = k.ts AND b.id = k.id' },
+  activity: { keys: 'activity_keys', data: 'db_activity', bodyJoin: 'LEFT JOIN LATERAL (SELECT r.encoding, r.body) b ON true' },
 };
 
 /**
@@ -85,11 +86,11 @@ export function createPgExport(pool: Pool, pgTarget: pg.ClientConfig, now: () =>
 
     async readForExport(stream, after, limit, maxBytes) {
       const [tx, id] = split(after);
-      const { keys, data } = KEYS[stream];
+      const { keys, data, bodyJoin } = KEYS[stream];
       const visible = `(k.tx, k.id) > ($1::xid8, $2::bigint) AND k.tx < pg_snapshot_xmin(pg_current_snapshot())`;
       const sized = (
         await pool.query<{ tx: string; id: string; bytes: number | null }>(
-          `SELECT k.tx::text AS tx, k.id::text AS id, length(r.body) AS bytes FROM ${keys} k LEFT JOIN ${data} r ON r.ts = k.ts AND r.id = k.id
+          `SELECT k.tx::text AS tx, k.id::text AS id, length(b.body) AS bytes FROM ${keys} k LEFT JOIN ${data} r ON r.ts = k.ts AND r.id = k.id ${bodyJoin}
            WHERE ${visible} ORDER BY k.tx, k.id LIMIT $3`,
           [tx, id, limit],
         )
@@ -105,8 +106,8 @@ export function createPgExport(pool: Pool, pgTarget: pg.ClientConfig, now: () =>
       const cols = stream === 'profile' ? 'r.correlation_id AS key, r.method, r.url, r.endpoint, r.status, r.duration_ms, r.host, r.sql_count, r.sql_ms, r.is_error' : 'r.record_key AS key';
       const rows = (
         await pool.query<{ tx: string; id: string; project: string; source: string; key: string; ts: number; body: Buffer; encoding: number } & Record<string, unknown>>(
-          `SELECT k.tx::text AS tx, k.id::text AS id, r.project, r.source, r.ts, r.encoding, r.body, ${cols}
-           FROM ${keys} k JOIN ${data} r ON r.ts = k.ts AND r.id = k.id
+          `SELECT k.tx::text AS tx, k.id::text AS id, r.project, r.source, r.ts, b.encoding, b.body, ${cols}
+           FROM ${keys} k JOIN ${data} r ON r.ts = k.ts AND r.id = k.id ${bodyJoin}
            WHERE ${visible} AND (k.tx, k.id) <= ($3::xid8, $4::bigint) ORDER BY k.tx, k.id`,
           [tx, id, last.tx, last.id],
         )

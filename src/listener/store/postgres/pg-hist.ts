@@ -8,10 +8,23 @@ import type { Histogram } from '../duration-buckets.js';
 const SHIFT = 2 ** 32;
 const MAX_COUNT = SHIFT - 1;
 
-/** Array literal for a bigint[] parameter, buckets ascending. */
+/**
+ * Array literal for a bigint[] parameter, buckets ascending. Each pair is written as two numbers
+ * below 2^31 (the digits above and below 10^9), which V8 turns into text several times faster
+ * than a double near 2^41 (this was ~40 % of the rollup upsert's listener CPU).
+ */
 export function histLiteral(counts: Map<number, number>): string {
   const buckets = [...counts.keys()].sort((a, b) => a - b);
-  return `{${buckets.map((b) => b * SHIFT + Math.min(counts.get(b) ?? 0, MAX_COUNT)).join(',')}}`;
+  let s = '{';
+  for (let i = 0; i < buckets.length; i++) {
+    const b = buckets[i] as number;
+    const v = b * SHIFT + Math.min(counts.get(b) ?? 0, MAX_COUNT);
+    const hi = Math.floor(v / 1e9);
+    const lo = v - hi * 1e9;
+    if (i > 0) s += ',';
+    s += hi === 0 ? String(lo) : `${hi}${String(lo).padStart(9, '0')}`;
+  }
+  return `${s}}`;
 }
 
 /**

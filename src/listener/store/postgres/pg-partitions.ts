@@ -100,7 +100,7 @@ export function createPartitions(o: PartitionOptions): Partitions {
           const name = partitionName(p.table, old);
           const exists = await c.query('SELECT to_regclass($1) IS NOT NULL AS e', [name]);
           if (exists.rows[0]?.e !== true) continue; // another listener's retention was first
-          if (p.table !== 'db_activity_links') n += Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`)).rows[0]?.n ?? 0);
+          if (p.table !== 'db_activity_links' && p.table !== 'request_bodies') n += Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`)).rows[0]?.n ?? 0);
           await beforeDrop?.(c, p.table, name);
           await c.query(`DROP TABLE ${name}`);
         }

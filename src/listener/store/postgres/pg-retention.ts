@@ -6,6 +6,8 @@ import { inTransaction } from './pg-tx.js';
 /** Row deletes, each bounded by `$2` rows so no statement holds locks for long. */
 const BOUNDED = (table: string, older: string): string => `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${older} LIMIT $2::int))`;
 const DEFAULT_ROWS = [
+  // After their rows (DEFAULT_DATA), so a payload never goes before its row.
+  BOUNDED('request_bodies_default', 'ts < $1'),
   BOUNDED('db_activity_links_default', 'ts < $1'),
   BOUNDED('rollups_default', 't + res <= $1::float8'),
 ];

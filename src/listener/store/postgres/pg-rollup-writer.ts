@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import { SERIES_TEXT, type BatchRollup, type RollupKind } from '../batch-rollup.js';
+import { numberArray, textArray } from './pg-arrays.js';
 import { histLiteral } from './pg-hist.js';
 
 /** key_id of the single per-project series ('s'), as in the SQLite store. */
@@ -83,19 +84,20 @@ export function createPgRollupWriter(): PgRollupWriter {
         name: 'bv_rollups_upsert',
         text: UPSERT,
         values: [
-          cells.map((x) => x.c.project),
-          cells.map((x) => x.c.kind),
-          cells.map((x) => x.c.res),
-          cells.map((x) => x.c.t),
-          cells.map((x) => x.id),
-          cells.map((x) => x.c.count),
-          cells.map((x) => x.c.totalMs),
-          cells.map((x) => x.c.maxMs),
-          cells.map((x) => x.c.errors),
-          cells.map((x) => x.c.calls),
-          cells.map((x) => x.c.selfMs),
-          cells.map((x) => x.c.selfCount),
-          cells.map((x) => histLiteral(x.c.counts)),
+          textArray(cells.map((x) => x.c.project)),
+          textArray(cells.map((x) => x.c.kind)),
+          numberArray(cells.map((x) => x.c.res)),
+          numberArray(cells.map((x) => x.c.t)),
+          numberArray(cells.map((x) => x.id)),
+          numberArray(cells.map((x) => x.c.count)),
+          numberArray(cells.map((x) => x.c.totalMs)),
+          numberArray(cells.map((x) => x.c.maxMs)),
+          numberArray(cells.map((x) => x.c.errors)),
+          numberArray(cells.map((x) => x.c.calls)),
+          numberArray(cells.map((x) => x.c.selfMs)),
+          numberArray(cells.map((x) => x.c.selfCount)),
+          // Each histogram literal has only digits, commas and braces: quoted, nothing to escape.
+          `{${cells.map((x) => `"${histLiteral(x.c.counts)}"`).join(',')}}`,
         ],
       });
       return pending;

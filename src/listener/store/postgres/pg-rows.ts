@@ -9,28 +9,45 @@ import type { PoolClient } from 'pg';
  * text). VALUES keeps ON CONFLICT available and needs no extra protocol code.
  */
 const CHUNKS = [128, 64, 32, 16, 8, 4, 2, 1];
+
+/** What one statement writes: `sql` gets the VALUES tuples (`($1, $2), ($3, $4)`). */
+export interface RowShape {
+  /** Prepared-statement name prefix, one per shape. */
+  name: string;
+  columns: readonly string[];
+  /** Per column, the type each parameter is cast to (needed where VALUES does not feed a table directly). */
+  types?: readonly string[];
+  sql(tuples: string): string;
+}
+
+/** Plain `INSERT INTO table (columns) VALUES …`. */
+export function insertInto(table: string, columns: readonly string[]): RowShape {
+  return { name: table, columns, sql: (tuples) => `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples}` };
+}
+
 const texts = new Map<string, string>();
 
-function statement(table: string, columns: readonly string[], rows: number): string {
-  const name = `${table}:${rows}`;
+function statement(shape: RowShape, rows: number): string {
+  const name = `${shape.name}:${rows}`;
   let text = texts.get(name);
   if (!text) {
-    const n = columns.length;
-    const tuples = Array.from({ length: rows }, (_, r) => `(${columns.map((_, c) => `$${r * n + c + 1}`).join(', ')})`);
-    text = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')}`;
+    const n = shape.columns.length;
+    const cast = (c: number): string => (shape.types ? `::${shape.types[c] ?? 'text'}` : '');
+    const tuples = Array.from({ length: rows }, (_, r) => `(${shape.columns.map((_, c) => `$${r * n + c + 1}${cast(c)}`).join(', ')})`);
+    text = shape.sql(tuples.join(', '));
     texts.set(name, text);
   }
   return text;
 }
 
-/** Inserts `rows` (each an array in `columns` order) into `table` with as few statements as the chunk sizes allow. */
-export async function insertRows(client: PoolClient, table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
+/** Inserts `rows` (each an array in `shape.columns` order) with as few statements as the chunk sizes allow. */
+export async function insertRows(client: PoolClient, shape: RowShape, rows: readonly unknown[][]): Promise<void> {
   let at = 0;
   while (at < rows.length) {
     const size = CHUNKS.find((c) => c <= rows.length - at) ?? 1;
     const values: unknown[] = [];
     for (let i = at; i < at + size; i++) for (const v of rows[i] as unknown[]) values.push(v);
-    await client.query({ name: `bv_${table}_${size}`, text: statement(table, columns, size), values });
+    await client.query({ name: `bv_${shape.name}_${size}`, text: statement(shape, size), values });
     at += size;
   }
 }

@@ -112,8 +112,8 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
     async getRequest(projects: ProjectScope, correlationId: string) {
       const rows = await q<Row<StoredRequest>>(
         'bv_request_detail',
-        `SELECT r.id, r.correlation_id, r.project, r.ts AS timestamp, r.method, r.url, r.status, r.duration_ms, r.host, r.sql_count, r.sql_ms, r.endpoint, r.body, r.encoding
-         FROM request_keys k JOIN requests r ON r.ts = k.ts AND r.id = k.id
+        `SELECT r.id, r.correlation_id, r.project, r.ts AS timestamp, r.method, r.url, r.status, r.duration_ms, r.host, r.sql_count, r.sql_ms, r.endpoint, b.body, b.encoding
+         FROM request_keys k JOIN requests r ON r.ts = k.ts AND r.id = k.id JOIN request_bodies b ON b.ts = r.ts AND b.id = r.id
          WHERE md5(k.correlation_id) = md5($1) AND k.correlation_id = $1 ORDER BY r.ts DESC, r.id DESC`,
         [correlationId],
       );
@@ -149,8 +149,9 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
     async recentPayloads(project, endpoint, beforeTs, excludeId, limit) {
       const rows = await q<{ body: Buffer; encoding: number }>(
         'bv_recent_payloads',
-        `SELECT body, encoding FROM requests WHERE project = $1 AND md5(endpoint) = md5($2) AND endpoint = $2 AND ts <= $3 AND id <> $4
-         ORDER BY ts DESC, id DESC LIMIT $5`,
+        `SELECT b.body, b.encoding FROM requests r JOIN request_bodies b ON b.ts = r.ts AND b.id = r.id
+         WHERE r.project = $1 AND md5(r.endpoint) = md5($2) AND r.endpoint = $2 AND r.ts <= $3 AND r.id <> $4
+         ORDER BY r.ts DESC, r.id DESC LIMIT $5`,
         [project, endpoint, beforeTs, excludeId, limit],
       );
       return rows.map((r) => unpackPayload(r.encoding, r.body));
