@@ -149,9 +149,12 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
     async recentPayloads(project, endpoint, beforeTs, excludeId, limit) {
       const rows = await q<{ body: Buffer; encoding: number }>(
         'bv_recent_payloads',
-        `SELECT b.body, b.encoding FROM requests r JOIN request_bodies b ON b.ts = r.ts AND b.id = r.id
-         WHERE r.project = $1 AND md5(r.endpoint) = md5($2) AND r.endpoint = $2 AND r.ts <= $3 AND r.id <> $4
-         ORDER BY r.ts DESC, r.id DESC LIMIT $5`,
+        // The newest rows first, then their payloads: joined before the LIMIT, the planner (which
+        // cannot estimate the (ts, id) join) fetched the payload of every row of the endpoint.
+        `SELECT b.body, b.encoding FROM (
+           SELECT ts, id FROM requests WHERE project = $1 AND md5(endpoint) = md5($2) AND endpoint = $2 AND ts <= $3 AND id <> $4
+           ORDER BY ts DESC, id DESC LIMIT $5) r
+         JOIN request_bodies b ON b.ts = r.ts AND b.id = r.id ORDER BY r.ts DESC, r.id DESC`,
         [project, endpoint, beforeTs, excludeId, limit],
       );
       return rows.map((r) => unpackPayload(r.encoding, r.body));
