@@ -28,7 +28,7 @@ if (port) {
       return;
     }
     const all = Buffer.from(m.bytes);
-    const rows: ExportRow[] = m.rows.map(({ at, len, ...r }) => ({ ...r, stored: all.subarray(at, at + len) }));
+    const rows: ExportRow[] = m.rows.map((r) => ({ stream: r.stream, position: r.position, project: r.project, source: r.source, key: r.key, timestamp: r.timestamp, profile: r.profile, encoding: r.encoding, facts: r.facts, stored: all.subarray(r.at, r.at + r.len) }));
     sink.send(rows).then(
       (outcome) => post({ type: 'outcome', id: m.id, outcome }),
       (err: unknown) => post({ type: 'outcome', id: m.id, outcome: { kind: 'retry', code: 'worker', maybeDelivered: true, message: `export thread: ${(err as Error).message}` } }),

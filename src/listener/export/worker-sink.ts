@@ -61,10 +61,11 @@ export function createWorkerSink(spec: SinkSpec, hooks: WorkerSinkHooks): Sink {
       const bytes = new ArrayBuffer(total);
       const all = new Uint8Array(bytes);
       let at = 0;
-      const wire = rows.map(({ stored, ...r }): WireRow => {
-        all.set(stored, at);
-        const row = { ...r, at, len: stored.length };
-        at += stored.length;
+      const wire = rows.map((r): WireRow => {
+        all.set(r.stored, at);
+        // Field by field: an object spread per row measured several µs here, on the event loop.
+        const row: WireRow = { stream: r.stream, position: r.position, project: r.project, source: r.source, key: r.key, timestamp: r.timestamp, profile: r.profile, encoding: r.encoding, facts: r.facts, at, len: r.stored.length };
+        at += r.stored.length;
         return row;
       });
       const id = nextId++;

@@ -88,7 +88,7 @@ export function exportFacts(payload: Obj, durationMs: number, queries: readonly 
     functions: functions
       .filter((f) => f.name !== 'main()' && f.wallMs > 0 && f.wallMs <= durationMs * 1.01) // timings that fit the request
       .slice(0, limits.functions)
-      .map((f) => ({ ...f, name: cut(f.name) })),
+      .map((f) => ({ name: cut(f.name), wallMs: f.wallMs, selfMs: f.selfMs, calls: f.calls })),
   };
 }
 

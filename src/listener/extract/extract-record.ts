@@ -138,17 +138,19 @@ function readSql(value: unknown, startS: number | null): { count: number; ms: nu
   const list = Array.isArray(sql.queries) ? sql.queries : [];
   const raw: RawQuery[] = [];
   let summed = 0;
-  list.forEach((item, index) => {
-    const q = rawQuery(item, index, startS);
-    if (q === null) return;
+  for (let index = 0; index < list.length; index++) {
+    const q = rawQuery(list[index], index, startS);
+    if (q === null) continue;
     if (q.ms !== null) summed += q.ms;
     raw.push(q);
-  });
+  }
   if (raw.length > MAX_QUERIES_PER_REQUEST) raw.sort((a, b) => (b.ms ?? 0) - (a.ms ?? 0)).length = MAX_QUERIES_PER_REQUEST;
+  // Explicit fields, not a spread: {...q} measured ~2 µs per query here (V8's object clone), as much as fingerprinting.
+  const queries = raw.map((q) => ({ text: q.text, ms: q.ms, startMs: q.startMs, system: q.system, index: q.index, fingerprint: sqlFingerprint(q.text) }));
   return {
     count: Math.trunc(first(num(summary.total_queries), num(sql.total_queries), num(sql.count)) ?? list.length),
     ms: first(num(summary.total_time_ms), num(sql.total_duration_ms), num(sql.total_time_ms), num(sql.total_ms)) ?? summed,
-    queries: raw.map((q) => ({ ...q, fingerprint: sqlFingerprint(q.text) })),
+    queries,
   };
 }
 

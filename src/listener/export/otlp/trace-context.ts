@@ -61,10 +61,15 @@ export function spanIds(traceId: string, correlationId: string): (n: number) => 
   const base = createHash('sha256').update(`${traceId}\0${correlationId}`).digest();
   const hi = base.readUInt32BE(0);
   const lo = base.readUInt32BE(4);
+  const hiHex = hex8(hi); // the same for every span of the trace unless the low half wraps
   return (n) => {
     const l = (lo + n) >>> 0;
-    const h = (hi + Math.floor((lo + n) / 0x1_0000_0000)) >>> 0;
-    const id = h.toString(16).padStart(8, '0') + l.toString(16).padStart(8, '0');
+    const carry = Math.floor((lo + n) / 0x1_0000_0000);
+    const id = (carry === 0 ? hiHex : hex8((hi + carry) >>> 0)) + hex8(l);
     return id === '0000000000000000' ? '0000000000000001' : id;
   };
+}
+
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, '0');
 }
