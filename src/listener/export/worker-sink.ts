@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { FromThread, ToThread, WireRow } from './sink-thread.js';
 import type { SinkHooks, SinkSpec } from './sink-spec.js';
 import type { SendOutcome, Sink } from './sink.js';
@@ -19,14 +19,23 @@ export interface WorkerSinkHooks extends SinkHooks {
  * for the event loop. A thread that dies fails its batch as `worker` (retried, possibly a duplicate)
  * and the next batch starts a new one.
  */
-export function createWorkerSink(spec: SinkSpec, hooks: WorkerSinkHooks): Sink {
+/**
+ * The export thread's heap. A batch needs a few tens of MB (its payloads, at most `batchBytes` stored,
+ * and their encoding), so a thread near 1 GB is leaking or fed something absurd: Node ends it alone (a
+ * `worker` failure) long before it takes the listener's memory. Not tighter: one single allocation far
+ * beyond the limit is fatal to the whole process; the largest here is one record's encoding (a payload
+ * is at most limits.maxLineBytes).
+ */
+const THREAD_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 1024 };
+
+export function createWorkerSink(spec: SinkSpec, hooks: WorkerSinkHooks, limits: ResourceLimits = THREAD_LIMITS): Sink {
   const pending = new Map<number, (outcome: SendOutcome) => void>();
   let worker: Worker | null = null;
   let onClosed: (() => void) | null = null;
   let nextId = 1;
 
   function start(): Worker {
-    const w = new Worker(THREAD_URL, { workerData: spec });
+    const w = new Worker(THREAD_URL, { workerData: spec, resourceLimits: limits });
     w.unref(); // never what keeps the process up
     w.on('message', (m: FromThread) => {
       if (m.type === 'outcome') {
