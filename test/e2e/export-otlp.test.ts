@@ -142,11 +142,13 @@ describe('OTLP exporter', () => {
       );
       assert.deepEqual([...servers].sort(), [...ids].sort());
       assert.equal(collector.requests().at(-1)?.contentType, 'application/json');
-      const ready = await l.get('/ready');
-      const otlp = (ready.json.checks as { exporters: { otlp: { backlog: number; state: string; sent: number } } }).exporters.otlp;
-      assert.equal(otlp.backlog, 0);
+      // The collector has the spans a moment before the listener hears its answer back from the export thread.
+      const otlp = await waitFor(async () => {
+        const ready = await (l as TestListener).get('/ready');
+        const e = (ready.json.checks as { exporters: { otlp: { backlog: number; state: string; sent: number } } }).exporters.otlp;
+        return e.sent === 300 && e.backlog === 0 ? e : null;
+      }, { what: '/ready: 300 sent, nothing left' });
       assert.equal(otlp.state, 'ok');
-      assert.equal(otlp.sent, 300);
     } finally {
       await l?.close();
       await collector.close();
