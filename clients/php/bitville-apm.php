@@ -96,7 +96,7 @@ namespace Bitville\Apm {
         public static $profiler = 'none';
         /** @var object|null the ExcimerProfiler */
         public static $excimer = null;
-        /** @var string outcome of the last send, for tests and debugging: socket, inbox, dropped */
+        /** @var string outcome of the last send, for tests and debugging: socket, socket_dropped, socket_rejected (Transport::toSocket), inbox, dropped */
         public static $lastOutcome = '';
 
         public static function boot(): void

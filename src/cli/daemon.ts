@@ -58,9 +58,21 @@ export function registerDaemonCommand(program: Command): void {
         loadConfig: () => loadConfig(daemonConfigSchema, { file: flags.config, overrides: daemonOverrides(flags) }),
         log,
       });
+      // Handlers first: a SIGTERM that arrives while the daemon starts must still mean a graceful
+      // stop (once start-up is over), never the default action that kills the process outright.
+      const started = supervisor.start();
+      const afterStart = started.then(
+        () => undefined,
+        () => undefined,
+      );
+      installSignalHandlers({
+        log,
+        stop: () => afterStart.then(() => supervisor.stop()),
+        killNow: () => supervisor.killNow(),
+        reload: () => void afterStart.then(() => supervisor.reload()),
+      });
       try {
-        await supervisor.start();
-        installSignalHandlers({ log, stop: () => supervisor.stop(), killNow: () => supervisor.killNow(), reload: () => supervisor.reload() });
+        await started;
       } catch (err) {
         reportStartFailure('daemon', err, log);
         process.exitCode = 1;

@@ -10,6 +10,7 @@ import { registerSpoolCommand } from './spool.js';
 import { registerConfigCommand } from './config.js';
 import { registerStoreCommand } from './store.js';
 import { registerPgAgentCommand } from './pg-agent.js';
+import { registerDoctorCommand } from './doctor.js';
 import { reportStartFailure } from './fatal.js';
 
 // One CLI for every role (DESIGN section 1); each subcommand lives in its own file.
@@ -27,6 +28,7 @@ registerSpoolCommand(program);
 registerConfigCommand(program);
 registerStoreCommand(program);
 registerPgAgentCommand(program);
+registerDoctorCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportStartFailure(process.argv[2] ?? 'cli', err, null);

@@ -1,6 +1,6 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import { resolve } from 'node:path';
-import type { DaemonConfig } from '../shared/config/daemon-config.js';
+import { forwardUrls, type DaemonConfig } from '../shared/config/daemon-config.js';
 import type { Logger } from '../shared/telemetry/logger.js';
 import { rateLimitedLog } from '../shared/telemetry/rate-limited-log.js';
 import { createBufferedQueue } from './buffer/buffered-queue.js';
@@ -9,7 +9,7 @@ import { healthReport, type HealthStatus } from './health/health-report.js';
 import { createDaemonMetrics, type DaemonMetrics } from './health/metrics.js';
 import { createForwarder, type Forwarder } from './forward/forwarder.js';
 import { createInboxSource } from './ingest/inbox.js';
-import { createIntake } from './ingest/intake.js';
+import { createIntake, type Intake } from './ingest/intake.js';
 import { createUdpSource } from './ingest/udp.js';
 import { createUnixSocketSource } from './ingest/unix-socket.js';
 import { createHandoverQueue } from './lifecycle/handover-queue.js';
@@ -32,12 +32,17 @@ export interface RunningWorker {
   active: Promise<void>;
   /** Messages handled so far (accepted + rejected), for lifecycle.maxRequests. */
   requestCount(): Promise<number>;
+  /** A standby starts accepting on the shared sockets. */
+  listen(): Promise<void>;
   report(): Promise<{ status: HealthStatus; body: Record<string, unknown> }>;
   metricsText(): Promise<{ contentType: string; text: string }>;
   /** A datagram the supervisor read from its copy of the UDP socket. */
   receiveDatagram(msg: Buffer): void;
-  /** Graceful stop (DESIGN section 3): drain connections, hand back batches, flush memory to the spool. */
-  stop(): Promise<void>;
+  /**
+   * Graceful stop (DESIGN section 3): drain connections, hand back batches, flush memory to the
+   * spool. `drainPath`: the daemon stops and moved its socket there; accept the kernel's queue first.
+   */
+  stop(drainPath?: string): Promise<void>;
   /** Last resort after a bug: write memory to the spool without waiting for clients (only once active). */
   emergencyFlush(): Promise<void>;
 }
@@ -47,7 +52,14 @@ export interface RunningWorker {
  * the shared sockets at once; it touches the spool (recovery, spills, forwarder, inbox) only after
  * `spoolFree` resolves, i.e. once no other worker is alive ("Worker restarts" in docs/daemon.md).
  */
-export async function startWorkerDaemon(config: DaemonConfig, log: Logger, sockets: SharedSockets, spoolFree: Promise<void>): Promise<RunningWorker> {
+export interface WorkerStartOptions {
+  /** Listen at once; false for a standby that waits for listen() (see lifecycle.maxRequests). */
+  listenNow: boolean;
+  /** Called once this worker has handled lifecycle.maxRequests messages; it has stopped accepting. */
+  onLimit: () => void;
+}
+
+export async function startWorkerDaemon(config: DaemonConfig, log: Logger, sockets: SharedSockets, spoolFree: Promise<void>, start: WorkerStartOptions): Promise<RunningWorker> {
   const startedAt = Date.now();
   const paths = await ensureDaemonDirs(config.dataDir);
   const metrics = createDaemonMetrics();
@@ -72,7 +84,12 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
   });
   const quarantine = createQuarantine({ dir: paths.quarantine });
   await quarantine.start();
-  const intake = createIntake(q, metrics, quarantine, logLimited);
+  const intake = countHandled(createIntake(q, metrics, quarantine, logLimited), config.lifecycle.maxRequests, () => {
+    // Stop accepting now rather than at the next heartbeat: the successor (already started as a
+    // standby at 3/4 of the limit) takes the queue, so the limit holds under load (finding 9).
+    unix.stopAccepting();
+    start.onLimit();
+  });
   const unix = createUnixSocketSource({
     path: resolve(config.socket),
     maxConnections: config.ingest.maxConnections,
@@ -96,8 +113,13 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
   let forwarder: Forwarder | null = null;
   let spoolWritable = { at: 0, ok: true };
 
-  await unix.start();
-  await udp?.start();
+  let listening: Promise<void> | null = null;
+  const listen = (): Promise<void> =>
+    (listening ??= (async () => {
+      await unix.start();
+      await udp?.start();
+    })());
+  if (start.listenNow) await listen();
 
   let stopRequested = false;
   const active = (async () => {
@@ -120,15 +142,17 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
     q.activate(real);
     if (stopRequested) return; // stopping before we ever ran: flush what was held, start nothing more
     await inbox.start();
-    const forwardUrl = config.forward.url;
-    if (forwardUrl) {
+    const urls = forwardUrls(config.forward);
+    if (urls.length > 0) {
       forwarder = createForwarder({
         queue: q,
-        forward: { ...config.forward, url: forwardUrl },
+        urls,
+        forward: config.forward,
         circuitBreaker: config.circuitBreaker,
         stateDir: paths.state,
         quarantineDir: paths.quarantine,
         registry: metrics.registry,
+        onSpoolReadError: () => metrics.spoolReadFailed(),
         log,
       });
       await forwarder.start();
@@ -146,13 +170,24 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
     metrics,
     active,
     requestCount,
+    listen,
     async report() {
       const now = Date.now();
       // Not before activation: the probe file would race the spool recovery, which removes *.tmp files.
       if (q.active() && now - spoolWritable.at > 1_000) spoolWritable = { at: now, ok: await spool.probeWritable() };
       const snapshot = await metrics.snapshot();
+      const diskFreeBytes = await spool.freeBytes().catch(() => 0);
       return healthReport({
-        checks: { socketListening: await unix.listening(), spoolWritable: spoolWritable.ok, udpBound: udp ? udp.address() !== null : null },
+        checks: {
+          socketListening: await unix.listening(),
+          spoolWritable: spoolWritable.ok,
+          udpBound: udp ? udp.address() !== null : null,
+          diskFreeBytes,
+          minFreeBytes: config.spool.minFreeBytes,
+          mode: config.buffer.mode,
+          whenFull: config.spool.whenFull,
+        },
+        lastDropAt: metrics.lastDropAt(),
         queue: q.stats(),
         metrics: snapshot,
         startedAt,
@@ -173,10 +208,11 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
       return { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
     },
     receiveDatagram: (msg) => udp?.receive(msg),
-    stop() {
+    stop(drainPath) {
       stopping ??= (async () => {
         stopRequested = true;
-        await unix.stop(config.shutdown.drainMs); // stop accepting; read what clients already sent
+        if (!listening) return; // a standby that never accepted holds nothing and never owned the spool
+        await unix.stop(config.shutdown.drainMs, drainPath); // stop accepting; read what clients already sent
         await udp?.stop();
         await active; // the spool is ours only once the previous worker has gone
         await inbox.stop();
@@ -189,6 +225,25 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
     },
     async emergencyFlush() {
       if (q.active()) await q.flushToSpool();
+    },
+  };
+}
+
+/** Counts every message the intake sees (accepted or rejected) and calls `onLimit` once at `max` (0 = never). */
+function countHandled(intake: Intake, max: number, onLimit: () => void): Intake {
+  if (max <= 0) return intake;
+  let handled = 0;
+  const count = (): void => {
+    if (++handled === max) onLimit();
+  };
+  return {
+    handle(raw, source, onSettled, cutOff) {
+      count();
+      return intake.handle(raw, source, onSettled, cutOff);
+    },
+    reject(code, sample, source) {
+      count();
+      intake.reject(code, sample, source);
     },
   };
 }

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chownSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, chownSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tempDir } from '../helpers/daemon-process.js';
 import { REPO } from '../helpers/php-fpm.js';
@@ -18,8 +18,8 @@ import { sendOnce } from '../helpers/socket-client.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 function missingTools(): string | false {
-  for (const tool of ['dpkg-deb', 'dpkg', 'fakeroot', 'useradd', 'chroot']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return skipUnlessRequired(`${tool} is not installed (.ci/run installs dpkg-dev and fakeroot)`);
+  for (const tool of ['dpkg-deb', 'dpkg', 'fakeroot', 'useradd', 'chroot', 'systemctl', 'systemd-analyze']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return skipUnlessRequired(`${tool} is not installed (.ci/run installs dpkg-dev, fakeroot and systemd)`);
   }
   return process.getuid?.() === 0 ? false : skipUnlessRequired('installing into a root and chroot need root');
 }
@@ -106,6 +106,18 @@ describe('Debian package', { skip: missingTools() }, () => {
     assert.equal(statSync(join(root, 'var/lib/bitville-apm')).uid, uid);
     assert.equal(mode(join(root, 'etc/bitville-apm/listener.yaml')), '640');
 
+    // The README's `systemctl enable`, offline into the root (no systemd runs here, so no --now:
+    // the start below runs the unit's ExecStart by hand). The units parse without complaints.
+    const enabled = spawnSync('systemctl', [`--root=${root}`, 'enable', 'bitville-apm-daemon', 'bitville-apm-listener'], { encoding: 'utf8' });
+    assert.equal(enabled.status, 0, enabled.stderr);
+    for (const u of ['bitville-apm-daemon.service', 'bitville-apm-listener.service']) {
+      assert.equal(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants', u)), `/lib/systemd/system/${u}`);
+    }
+    const verify = spawnSync('systemd-analyze', ['verify', `--root=${root}`, ...units.map((u) => `/lib/systemd/system/${u}`)], { encoding: 'utf8' });
+    // What the empty root lacks (systemd's own targets, /bin/kill) is expected; a bad key or value is not.
+    const complaints = `${verify.stdout}${verify.stderr}`.split('\n').filter((l) => l && !/sysinit\.target not found|is not executable: No such file/.test(l));
+    assert.deepEqual(complaints, [], 'systemd-analyze verify');
+
     // Start the daemon the way its unit does, as its user, in a chroot of the package and libc.
     addLibraries(root);
     mkdirSync(join(root, 'run/bitville-apm'), { mode: 0o755 });
@@ -136,6 +148,19 @@ describe('Debian package', { skip: missingTools() }, () => {
     const dropped = spawnSync('chroot', ['--userspec=33:33', root, '/bin/sh', '-c', `printf '%s' '${lineFor('deb-2').trim()}' > /var/lib/bitville-apm/inbox/profile_1_deb-2.json`]);
     assert.equal(dropped.status, 0, String(dropped.stderr));
     await waitFor(async () => (await first.accepted()) === 2, { timeoutMs: 10_000, what: 'the inbox file written by www-data' });
+    // `bitville-apm doctor` from the package, as root on the host would run it: the packaged
+    // layout passes the local checks; the listener named in the example config is not there.
+    // The README's pool snippet (the packaged example) in the root's FPM pool, so the command runs with no paths.
+    mkdirSync(join(root, 'etc/php/8.2/fpm/pool.d'), { recursive: true });
+    writeFileSync(join(root, 'etc/php/8.2/fpm/pool.d/www.conf'), `[www]\nuser = www-data\n${readFileSync(join(root, 'usr/share/bitville-apm/examples/php-fpm-pool.conf'), 'utf8')}`);
+    const doc = spawnSync('chroot', [root, '/usr/bin/bitville-apm', 'doctor', '--json'], { encoding: 'utf8' });
+    const checks = (JSON.parse(doc.stdout) as { checks: Array<{ check: string; status: string; message: string }> }).checks;
+    const finding = (name: string) => checks.find((c) => c.check === name || c.check.startsWith(`${name} `));
+    assert.match(finding('config')?.message ?? '', /^\/etc\/bitville-apm\/daemon\.yaml: valid/);
+    for (const name of ['config', 'socket', 'health', 'inbox', 'fpm pool www']) assert.equal(finding(name)?.status, 'ok', JSON.stringify(finding(name)));
+    assert.match(finding('inbox')?.message ?? '', /1777 bitville-apm:bitville-apm\): www-data may write, the daemon \(bitville-apm\) may read and remove/);
+    assert.equal(finding('listener')?.status, 'fail', 'no listener and no token yet');
+    assert.equal(doc.status, 1);
     first.proc.kill('SIGTERM');
     assert.equal(await first.exited, 0, first.output());
     const spool = () => readdirSync(join(root, 'var/lib/bitville-apm/buffer')).filter((f) => f.endsWith('.ndjson'));

@@ -103,8 +103,9 @@ export interface FakeDaemon {
 }
 
 /**
- * A Unix socket server standing in for the daemon. `read: false` accepts connections and never
- * reads from them, so a big enough write fills the socket buffer and blocks.
+ * A Unix socket server standing in for the daemon: it reads profiles and answers acknowledgement
+ * requests like the daemon does. `read: false` accepts connections and never reads from them, so
+ * a big enough write fills the socket buffer and blocks (and no acknowledgement ever comes).
  */
 export async function startFakeDaemon(path: string, { read = true }: { read?: boolean } = {}): Promise<FakeDaemon> {
   const messages: Record<string, unknown>[] = [];
@@ -115,12 +116,21 @@ export async function startFakeDaemon(path: string, { read = true }: { read?: bo
     s.on('error', () => undefined);
     if (!read) return; // paused: the kernel buffer fills, then the client's writes would block
     let buf = '';
+    let since = 0; // messages since the last acknowledgement request
     s.on('data', (c: Buffer) => {
       buf += c.toString();
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
-        messages.push(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
+        const value = JSON.parse(buf.slice(0, nl)) as unknown;
         buf = buf.slice(nl + 1);
+        if (Array.isArray(value) && value[0] === 'bitville_ack') {
+          // answers like the real daemon (src/shared/protocol/control-lines.ts), so the client is done
+          s.write(`{"ack":${JSON.stringify(value[1])},"accepted":${since},"rejected":0,"dropped":0}\n`);
+          since = 0;
+          continue;
+        }
+        messages.push(value as Record<string, unknown>);
+        since++;
       }
     });
   });

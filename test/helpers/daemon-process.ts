@@ -74,11 +74,28 @@ export function tempDir(prefix = 'bitville-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** A daemon process that was started but may not be ready yet. */
+export interface LaunchedDaemon {
+  proc: ChildProcess;
+  dir: string;
+  dataDir: string;
+  socketPath: string;
+  output(): string;
+  exited: Promise<number | string>;
+  /** Resolves once daemon.json names this process (the daemon is ready). */
+  ready(): Promise<DaemonHandle>;
+}
+
 /**
  * Starts `bitville-apm daemon` as a real child process with a config file in `dir`.
  * `config` is merged over test defaults: socket and data in `dir`, health on a free port.
  */
 export async function spawnDaemon(dir: string, config: Record<string, unknown> = {}, extraArgs: string[] = []): Promise<DaemonHandle> {
+  return launchDaemon(dir, config, extraArgs).ready();
+}
+
+/** Like spawnDaemon, without waiting: for tests of what happens while it starts. */
+export function launchDaemon(dir: string, config: Record<string, unknown> = {}, extraArgs: string[] = []): LaunchedDaemon {
   // Forwarding is off unless a test configures a listener, so the spool shows everything accepted.
   const base = { socket: join(dir, 'daemon.sock'), dataDir: join(dir, 'data'), health: '127.0.0.1:0', log: { level: 'info' }, forward: { url: null } };
   const file = join(dir, 'daemon.yaml');
@@ -97,27 +114,42 @@ export async function spawnDaemon(dir: string, config: Record<string, unknown> =
   );
   const dataDir = String((config.dataDir as string | undefined) ?? base.dataDir);
   const socketPath = String((config.socket as string | undefined) ?? base.socket);
-  const info = await Promise.race([
-    waitFor(
-      () => {
-        const s = JSON.parse(readFileSync(join(dataDir, 'state', 'daemon.json'), 'utf8')) as { pid: number; health: string; udp: string | null };
-        return s.pid === proc.pid ? s : null;
-      },
-      { timeoutMs: 15_000, what: 'daemon.json of the new daemon' },
-    ),
-    exited.then((code) => {
-      throw new Error(`daemon exited (${code}) before it was ready:\n${out}`);
-    }),
-  ]);
-  const healthUrl = `http://${info.health}`;
+  const ready = async (): Promise<DaemonHandle> => {
+    const info = await Promise.race([
+      waitFor(
+        () => {
+          const s = JSON.parse(readFileSync(join(dataDir, 'state', 'daemon.json'), 'utf8')) as { pid: number; health: string; udp: string | null };
+          return s.pid === proc.pid ? s : null;
+        },
+        { timeoutMs: 15_000, what: 'daemon.json of the new daemon' },
+      ),
+      exited.then((code) => {
+        throw new Error(`daemon exited (${code}) before it was ready:\n${out}`);
+      }),
+    ]);
+    return daemonHandle(proc, dir, dataDir, socketPath, `http://${info.health}`, info.udp, () => out, exited);
+  };
+  return { proc, dir, dataDir, socketPath, output: () => out, exited, ready };
+}
+
+function daemonHandle(
+  proc: ChildProcess,
+  dir: string,
+  dataDir: string,
+  socketPath: string,
+  healthUrl: string,
+  udp: string | null,
+  output: () => string,
+  exited: Promise<number | string>,
+): DaemonHandle {
   const handle: DaemonHandle = {
     proc,
     dir,
     dataDir,
     socketPath,
     healthUrl,
-    udp: info.udp,
-    output: () => out,
+    udp,
+    output,
     async health() {
       const res = await fetch(`${healthUrl}/health`);
       return { status: res.status, body: (await res.json()) as HealthBody };

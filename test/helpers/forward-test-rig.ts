@@ -31,6 +31,8 @@ export interface Rig {
 
 export interface RigOptions {
   url: string;
+  /** Several listener URLs (forward.urls); default [url]. */
+  urls?: string[];
   dir?: string;
   memoryItems?: number;
   mode?: 'memory' | 'durable';
@@ -79,21 +81,26 @@ export async function startRig(o: RigOptions): Promise<Rig> {
   });
   const forwarder = createForwarder({
     queue,
+    urls: o.urls ?? [o.url],
     forward: {
       url: o.url,
+      urls: null,
       token: 't',
       batchItems: 100,
       batchBytes: 4 << 20,
-      flushIntervalMs: 20,
+      lingerMs: 20,
       concurrency: 1,
       connectTimeoutMs: 300,
       timeoutMs: 300,
+      compression: 'gzip',
+      compressionLevel: 1,
       ...o.forward,
     },
     circuitBreaker: { failureThreshold: 5, retryTimeoutMs: 400, ...o.circuitBreaker },
     stateDir: paths.state,
     quarantineDir: paths.quarantine,
     registry: metrics.registry,
+    onSpoolReadError: () => metrics.spoolReadFailed(),
     log: silentLog,
     backoff: { baseMs: 10, capMs: 50 },
     breakerInitialMs: 100,

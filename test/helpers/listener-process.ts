@@ -44,11 +44,11 @@ export function freePort(): Promise<number> {
  * `bitville-apm listener` as a real process with a config file in `dir` (data in `dir/data`,
  * SQLite by default); ready once `<dataDir>/listener.json` names the new pid.
  */
-export async function spawnListener(dir: string, config: Record<string, unknown>, args: string[] = []): Promise<ListenerHandle> {
+export async function spawnListener(dir: string, config: Record<string, unknown>, args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<ListenerHandle> {
   const dataDir = join(dir, 'data');
   const file = join(dir, 'listener.yaml');
   writeFileSync(file, stringify({ listen: '127.0.0.1:0', dataDir, ...config }));
-  const proc = spawn(process.execPath, [CLI, 'listener', '--config', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'listener', '--config', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   running.add(proc);
   let out = '';
   proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));

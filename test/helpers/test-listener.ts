@@ -44,8 +44,10 @@ export interface TestListener {
   allIds(): string[];
   /** Every request that reached the handler, in order. */
   log(): readonly ReceivedRequest[];
-  /** Requests that reached the handler so far. */
+  /** Requests that reached the handler so far (GET /ready not included). */
   requests(): number;
+  /** GET /ready answered so far. */
+  readyChecks(): number;
   /** TCP connections accepted so far. */
   connections(): number;
   setMode(mode: ModeChooser): void;
@@ -66,11 +68,24 @@ export async function startTestListener(options: TestListenerOptions = {}): Prom
   let chooser: ModeChooser = options.mode ?? { kind: 'ok' };
   const log: ReceivedRequest[] = [];
   let requestCount = 0;
+  let readyChecks = 0;
   let connectionCount = 0;
   let server: Server | null = null;
   let port = 0;
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === 'GET' && req.url === '/ready') {
+      // The listener's readiness (the forwarder polls it while it waits): the current mode's answer, not counted as a request.
+      const current = typeof chooser === 'function' ? chooser(requestCount) : chooser;
+      readyChecks++;
+      if (current.kind === 'hang') return;
+      if (current.kind === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(current.kind === 'status' ? current.status : 200, { 'content-type': 'application/json' }).end('{"status":"ready"}');
+      return;
+    }
     const n = requestCount++;
     const mode = typeof chooser === 'function' ? chooser(n) : chooser;
     const entry: ReceivedRequest = { n, mode: mode.kind, headers: req.headers, items: [], answered: false };
@@ -163,6 +178,7 @@ export async function startTestListener(options: TestListenerOptions = {}): Prom
     },
     log: () => log,
     requests: () => requestCount,
+    readyChecks: () => readyChecks,
     connections: () => connectionCount,
     setMode(mode) {
       chooser = mode;

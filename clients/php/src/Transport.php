@@ -5,20 +5,28 @@ namespace Bitville\Apm;
 /**
  * Socket first, inbox file second, nothing third (DESIGN section 2).
  *
- * The socket attempt, connect and write together, never takes longer than listener_timeout_ms:
- * the socket is non-blocking and every wait is a stream_select bounded by what is left of the
- * budget, so a daemon that accepts and never reads costs the budget and no more. A write cut
- * off by the budget leaves the daemon a line without its newline that does not parse (counted
- * as rejected there); the whole profile then goes to the inbox.
+ * The socket attempt, connect, write and acknowledgement together, never takes longer than
+ * listener_timeout_ms: the socket is non-blocking and every wait is a stream_select bounded by
+ * what is left of the budget, so a daemon that accepts and never reads costs the budget and no
+ * more. After the profile the client asks for an acknowledgement (`["bitville_ack",1]`, see
+ * src/shared/protocol/control-lines.ts) and counts the socket as done only once the daemon
+ * answers that the profile is safe (or refused, or dropped by its policy: counted there). No
+ * answer in time: the whole profile goes to the inbox too. It may then arrive twice; the
+ * listener's idempotency makes that harmless. A daemon too old to know the request rejects the
+ * line as not an object and never answers: every profile then also goes through the inbox.
  */
 final class Transport
 {
+    const ACK_REQUEST = "[\"bitville_ack\",1]\n";
+    const ACK_REPLY_PREFIX = '{"ack":1,';
+
     /** @param array<string, mixed> $config */
     public static function send(string $json, string $id, array $config): string
     {
         $deadline = microtime(true) + ((float) $config['listener_timeout_ms']) / 1000.0;
-        if (self::toSocket((string) $config['daemon_socket_path'], $json . "\n", $deadline)) {
-            return 'socket';
+        $answer = self::toSocket((string) $config['daemon_socket_path'], $json . "\n" . self::ACK_REQUEST, $deadline);
+        if ($answer !== null) {
+            return $answer;
         }
         if (self::toInbox((string) $config['inbox_path'], $json, $id)) {
             return 'inbox';
@@ -26,20 +34,24 @@ final class Transport
         return 'dropped';
     }
 
-    public static function toSocket(string $path, string $data, float $deadline): bool
+    /**
+     * The daemon's answer: 'socket' (safe), 'socket_dropped' (dropped by the daemon's spool policy,
+     * counted there) or 'socket_rejected' (refused as invalid); null when it did not answer in time.
+     */
+    public static function toSocket(string $path, string $data, float $deadline): ?string
     {
         if ($path === '' || !function_exists('stream_socket_client')) {
-            return false;
+            return null;
         }
         $left = $deadline - microtime(true);
         if ($left <= 0) {
-            return false;
+            return null;
         }
         $errno = 0;
         $errstr = '';
         $s = @stream_socket_client('unix://' . $path, $errno, $errstr, $left, STREAM_CLIENT_CONNECT | STREAM_CLIENT_ASYNC_CONNECT);
         if (!is_resource($s)) {
-            return false; // no socket file, refused, or not permitted
+            return null; // no socket file, refused, or not permitted
         }
         try {
             stream_set_blocking($s, false);
@@ -49,30 +61,72 @@ final class Transport
             while ($off < $len) {
                 $left = $deadline - microtime(true);
                 if ($left <= 0) {
-                    return false;
+                    return null;
                 }
                 $r = null;
                 $w = [$s];
                 $e = null;
                 $ready = @stream_select($r, $w, $e, 0, max(1, (int) ($left * 1000000)));
                 if ($ready === false) {
-                    return false;
+                    return null;
                 }
                 if ($ready === 0) {
                     continue; // the loop re-checks the deadline
                 }
                 $wrote = @fwrite($s, substr($data, $off, $chunk));
                 if ($wrote === false) {
-                    return false;
+                    return null;
                 }
                 if ($wrote === 0 && feof($s)) {
-                    return false; // the peer went away
+                    return null; // the peer went away
                 }
                 $off += $wrote;
             }
-            return true;
+            return self::awaitAck($s, $deadline);
         } finally {
             @fclose($s);
+        }
+    }
+
+    /** @param resource $s */
+    private static function awaitAck($s, float $deadline): ?string
+    {
+        $reply = '';
+        while (true) {
+            $left = $deadline - microtime(true);
+            if ($left <= 0) {
+                return null;
+            }
+            $r = [$s];
+            $w = null;
+            $e = null;
+            $ready = @stream_select($r, $w, $e, 0, max(1, (int) ($left * 1000000)));
+            if ($ready === false) {
+                return null;
+            }
+            if ($ready === 0) {
+                continue;
+            }
+            $chunk = @fread($s, 512);
+            if ($chunk === false || $chunk === '') {
+                if (feof($s)) {
+                    return null; // closed without an answer: the daemon could not confirm it
+                }
+                continue;
+            }
+            $reply .= $chunk;
+            if (strpos($reply, "\n") !== false) {
+                if (strncmp($reply, self::ACK_REPLY_PREFIX, strlen(self::ACK_REPLY_PREFIX)) !== 0) {
+                    return null;
+                }
+                if (strpos($reply, '"accepted":1,') !== false) {
+                    return 'socket';
+                }
+                return strpos($reply, '"dropped":0') === false ? 'socket_dropped' : 'socket_rejected';
+            }
+            if (strlen($reply) > 512) {
+                return null;
+            }
         }
     }
 

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Spool, WriteResult } from '../spool/spool.js';
 import { segmentTime } from '../spool/segment-name.js';
 import type { DaemonMetrics } from '../health/metrics.js';
-import type { Batch, Queue, QueueStats } from './queue.js';
+import type { Batch, CancellableWait, Queue, QueueStats } from './queue.js';
 import { createDurableAppender } from './durable-appender.js';
 
 export interface BufferedQueueOptions {
@@ -26,7 +26,12 @@ interface Entry {
   seq: number;
 }
 
-type InFlight = { kind: 'segments'; names: string[] } | { kind: 'memory'; entries: Entry[] };
+/**
+ * A batch out with the forwarder. Segment batches still count in the spool's totals until their
+ * ack deletes them (`items`/`bytes`, index sizes), so waitingCounts() subtracts them; memory
+ * batches have already left `memory`.
+ */
+type InFlight = { kind: 'segments'; names: string[]; items: number; bytes: number } | { kind: 'memory'; entries: Entry[] };
 
 /**
  * Memory first, disk overflow (DESIGN section 3).
@@ -54,6 +59,9 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
   const busySegments = o.busySegments;
   let readableWaiters: Array<() => void> = [];
   let reliefWaiters: Array<() => void> = [];
+  const fillWaiters = new Set<{ items: number; bytes: number; resolve: () => void }>();
+  let inFlightItems = 0; // of segment batches (see InFlight)
+  let inFlightBytes = 0;
   let overflowSegments = 0;
   let stopped = false;
 
@@ -85,6 +93,24 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
     const waiters = readableWaiters;
     readableWaiters = [];
     for (const w of waiters) w();
+    notifyFilled();
+  }
+
+  /** Items and bytes that wait to be taken: everything held, minus what is in flight. */
+  function waitingCounts(): { items: number; bytes: number } {
+    const items = memory.length + spilling + (durable?.waiting() ?? 0) + o.spool.totalItems() - inFlightItems;
+    return { items, bytes: memoryBytes + o.spool.totalBytes() - inFlightBytes };
+  }
+
+  function notifyFilled(): void {
+    if (fillWaiters.size === 0) return;
+    const w = waitingCounts();
+    for (const f of fillWaiters) {
+      if (w.items >= f.items || w.bytes >= f.bytes) {
+        fillWaiters.delete(f);
+        f.resolve();
+      }
+    }
   }
 
   function notifyRelief(): void {
@@ -123,6 +149,7 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
       o.metrics.segmentWritten();
       return true;
     }
+    if (items === 0) return false; // only deferred inbox files: nothing dropped
     o.metrics.dropped(result.reason, items);
     o.log.error({ err: result.error, items, reason: result.reason }, 'spool refused items; dropped by policy');
     return false;
@@ -179,7 +206,9 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
         throw err;
       }
       const id = nextBatchId++;
-      inFlight.set(id, { kind: 'segments', names: chosen });
+      inFlight.set(id, { kind: 'segments', names: chosen, items, bytes });
+      inFlightItems += items;
+      inFlightBytes += bytes;
       return { id, items: all, bytes: sum(all), oldestAt: segmentTime(chosen[0] as string) };
     })();
   }
@@ -203,19 +232,20 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
   }
 
   return {
-    offer(item, source, onSafe) {
+    offer(item, source, onSettled) {
       if (stopped) throw new Error('queue stopped'); // a programming error: ingest stops first
       const entry = { bytes: item, at: now(), seq: seq++ };
       if (durable) {
-        durable.offer({ ...entry, source, onSafe });
+        durable.offer({ ...entry, source, onSettled });
         return;
       }
       memory.push(entry);
       memoryBytes += item.length;
       o.metrics.accepted(source);
-      onSafe?.();
+      onSettled?.('accepted');
       if (memoryFull()) spillIfIdle();
-      else if (memory.length === 1) notifyReadable();
+      if (memory.length === 1) notifyReadable();
+      else notifyFilled();
     },
 
     async take(maxItems, maxBytes) {
@@ -239,9 +269,14 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
       inFlight.delete(batch.id);
       if (held.kind === 'segments') {
         await serial(async () => {
-          for (const name of held.names) {
-            await o.spool.remove(name);
-            busySegments.delete(name);
+          try {
+            for (const name of held.names) {
+              await o.spool.remove(name);
+              busySegments.delete(name);
+            }
+          } finally {
+            inFlightItems -= held.items; // they have left the spool's totals now
+            inFlightBytes -= held.bytes;
           }
         });
       }
@@ -253,6 +288,8 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
       inFlight.delete(batch.id);
       if (held.kind === 'segments') {
         for (const name of held.names) busySegments.delete(name);
+        inFlightItems -= held.items;
+        inFlightBytes -= held.bytes;
       } else if (o.spool.segments().length > 0 || spilling > 0) {
         // Newer items overflowed to disk while this batch was out; take() reads disk first, so the
         // batch goes to disk too, under a name that sorts before theirs (its first item is older).
@@ -268,6 +305,17 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
     whenReadable() {
       if (hasReadable()) return Promise.resolve();
       return new Promise((resolve) => readableWaiters.push(resolve));
+    },
+
+    whenFilled(items, bytes): CancellableWait {
+      const w = waitingCounts();
+      if (w.items >= items || w.bytes >= bytes) return { promise: Promise.resolve(), cancel: () => undefined };
+      let waiter: { items: number; bytes: number; resolve: () => void } | null = null;
+      const promise = new Promise<void>((resolve) => {
+        waiter = { items, bytes, resolve };
+        fillWaiters.add(waiter);
+      });
+      return { promise, cancel: () => void (waiter && fillWaiters.delete(waiter)) };
     },
 
     congested,
@@ -307,8 +355,10 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
       for (const held of inFlight.values()) if (held.kind === 'memory') oldest = Math.min(oldest, (held.entries[0] as Entry).at);
       if (memory.length > 0) oldest = Math.min(oldest, (memory[0] as Entry).at);
       const open = o.spool.openSegment();
+      if (open && open.items > 0) oldest = Math.min(oldest, open.firstAt); // durable mode: the linger counts from here
       return {
-        memoryItems: memory.length + (durable?.waiting() ?? 0),
+        memoryItems: memory.length + spilling + (durable?.waiting() ?? 0), // a spill being written is still in memory
+        spillingItems: spilling,
         memoryBytes,
         memoryItemsLimit: o.memoryItems,
         spoolSegments: segments.length + (open ? 1 : 0),
@@ -318,6 +368,8 @@ export function createBufferedQueue(o: BufferedQueueOptions): Queue {
         oldestItemAgeMs: Number.isFinite(oldest) ? Math.max(0, t - oldest) : 0,
         overflowSegmentsWritten: overflowSegments,
         inFlightBatches: inFlight.size,
+        inFlightItems,
+        inFlightBytes,
       };
     },
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { IngestSource } from './queue.js';
+import type { IngestSource, OnSettled, SettleOutcome } from './queue.js';
 import type { Spool, WriteResult } from '../spool/spool.js';
 import type { DaemonMetrics } from '../health/metrics.js';
 
@@ -8,7 +8,7 @@ export interface PendingItem {
   at: number;
   seq: number;
   source: IngestSource;
-  onSafe: (() => void) | undefined;
+  onSettled: OnSettled | undefined;
 }
 
 export interface DurableAppenderOptions {
@@ -42,6 +42,12 @@ export interface DurableAppender {
  * as accepted; the open segment is fdatasynced every fsyncMs. Group commit: only one append runs
  * at a time, and items that arrive meanwhile form the next, larger write, so a busy daemon makes
  * fewer and bigger writes instead of one per event-loop turn.
+ *
+ * An item someone waits for (an acknowledging client, an inbox file) is settled only after an
+ * fdatasync that covers it: when a group holds such an item, the append is followed by a sync at
+ * once instead of at the next tick, so the acknowledgement fits a PHP client's 50 ms budget. The
+ * sync runs in the same serial step, so the items arriving during it form the next group and
+ * share its sync: under load one fsync covers many clients (docs/daemon.md, "Acknowledged sends").
  */
 export function createDurableAppender(o: DurableAppenderOptions): DurableAppender {
   let pending: PendingItem[] = [];
@@ -62,23 +68,45 @@ export function createDurableAppender(o: DurableAppenderOptions): DurableAppende
     pending = [];
     pendingBytes = 0;
     const first = batch[0] as PendingItem;
+    let settled = false;
+    const settle = (outcome: SettleOutcome): void => {
+      if (settled) return;
+      settled = true;
+      for (const p of batch) p.onSettled?.(outcome);
+    };
     void o
       .serial(async () => {
         const result = await o.spool.append(batch.map((p) => p.bytes), first.at, first.seq);
-        if (o.onWrite(result, batch.length)) {
-          for (const p of batch) {
-            o.metrics.accepted(p.source);
-            p.onSafe?.();
-          }
-          const open = o.spool.openSegment();
-          if (open && (open.items >= o.memoryItems || open.bytes >= o.memoryBytes)) {
-            await o.spool.sealOpen();
-            o.metrics.segmentWritten();
+        // An inbox file refused by the spool stays in the inbox for a later sweep: not a drop.
+        if (!o.onWrite(result, batch.filter((p) => p.source !== 'inbox').length)) {
+          settled = true;
+          for (const p of batch) p.onSettled?.(p.source === 'inbox' ? 'deferred' : 'dropped');
+          o.onProgress();
+          return;
+        }
+        for (const p of batch) o.metrics.accepted(p.source);
+        const waiters = batch.some((p) => p.onSettled !== undefined);
+        let outcome: 'accepted' | 'unsafe' = 'accepted';
+        if (waiters) {
+          try {
+            await o.spool.sync();
+          } catch (err) {
+            outcome = 'unsafe'; // written but not confirmed durable: the sender keeps its copy
+            o.log.error({ err }, 'spool fsync failed; acknowledgements withheld');
           }
         }
+        const open = o.spool.openSegment();
+        if (open && (open.items >= o.memoryItems || open.bytes >= o.memoryBytes)) {
+          await o.spool.sealOpen();
+          o.metrics.segmentWritten();
+        }
+        settle(outcome);
         o.onProgress();
       })
-      .catch((err: unknown) => o.log.error({ err }, 'durable append failed'))
+      .catch((err: unknown) => {
+        o.log.error({ err }, 'durable append failed');
+        settle('unsafe');
+      })
       .finally(appendPending); // the next group, if any arrived meanwhile
   }
 

@@ -5,6 +5,17 @@
  */
 export type IngestSource = 'unix' | 'udp' | 'inbox';
 
+/**
+ * What became of one offered item, told to whoever waits for it (an acknowledging client, the
+ * inbox deleting its file). accepted: safe (memory mode: in the memory buffer; durable mode:
+ * appended and fsynced). dropped: refused by the spool's policy, counted. deferred: refused by
+ * the spool's policy, but its sender keeps it on disk and offers it again later, so nothing is
+ * lost and nothing is counted (inbox files only). unsafe: the disk failed to confirm it (fsync
+ * error); the sender should keep its copy and may send it again.
+ */
+export type SettleOutcome = 'accepted' | 'dropped' | 'deferred' | 'unsafe';
+export type OnSettled = (outcome: SettleOutcome) => void;
+
 export interface Batch {
   readonly id: number;
   /** The items as accepted: one compact JSON object each, without the newline. */
@@ -16,7 +27,10 @@ export interface Batch {
 }
 
 export interface QueueStats {
+  /** In memory, including a spill that is being written (spillingItems). */
   memoryItems: number;
+  /** Of memoryItems: handed to the spool and not yet written (a SIGKILL now loses them too). */
+  spillingItems: number;
   memoryBytes: number;
   memoryItemsLimit: number;
   spoolSegments: number;
@@ -28,15 +42,24 @@ export interface QueueStats {
   /** Segments written because memory was full or at shutdown. */
   overflowSegmentsWritten: number;
   inFlightBatches: number;
+  /** Items of the in-flight batches (counted in memoryItems or spoolItems too). */
+  inFlightItems: number;
+  inFlightBytes: number;
+}
+
+/** A wait that its owner can give up (the forwarder's linger timer won). */
+export interface CancellableWait {
+  promise: Promise<void>;
+  cancel(): void;
 }
 
 export interface Queue {
   /**
    * Offers one validated item. In memory mode it counts as accepted at once; in durable mode once
-   * it is appended to the open segment. `onSafe` runs when the item is accepted, or never if it
-   * is dropped by policy (the inbox uses it to delete its file only then).
+   * it is appended to the open segment. `onSettled` runs exactly once with its outcome; in
+   * durable mode `accepted` waits for the fsync that covers the item.
    */
-  offer(item: Buffer, source: IngestSource, onSafe?: () => void): void;
+  offer(item: Buffer, source: IngestSource, onSettled?: OnSettled): void;
   /** Oldest waiting items, spool first, then memory; null when nothing waits or all is in flight. */
   take(maxItems: number, maxBytes: number): Promise<Batch | null>;
   /** Delivered: delete the batch from memory or spool. */
@@ -45,6 +68,8 @@ export interface Queue {
   release(batch: Batch): void;
   /** Resolves when there is something to take (at once if there is). */
   whenReadable(): Promise<void>;
+  /** Resolves once at least `items` items or `bytes` bytes wait to be taken (a full batch). */
+  whenFilled(items: number, bytes: number): CancellableWait;
   /** True while ingest should stop reading sockets: memory is full and its spill is still being written. */
   congested(): boolean;
   /** Runs `cb` once the queue is no longer congested. */

@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKOFF_DEFAULTS, MAX_RETRY_AFTER_MS, backoffMs, halfOpenDelayMs, parseRetryAfter } from './backoff.js';
-import { batchReadiness } from './batcher.js';
-import type { QueueStats } from '../buffer/queue.js';
 
 test('backoff never exceeds the cap, whatever the attempt', () => {
   for (let a = 0; a < 200; a++) assert.ok(backoffMs(a, BACKOFF_DEFAULTS, () => 0.999999) < BACKOFF_DEFAULTS.capMs);
@@ -30,30 +28,4 @@ test('Retry-After is read as seconds or as an HTTP date, and clamped', () => {
   assert.equal(parseRetryAfter('999999', now), MAX_RETRY_AFTER_MS);
   assert.equal(parseRetryAfter('soon', now), undefined);
   assert.equal(parseRetryAfter(undefined, now), undefined);
-});
-
-function stats(s: Partial<QueueStats>): QueueStats {
-  return {
-    memoryItems: 0,
-    memoryBytes: 0,
-    memoryItemsLimit: 100,
-    spoolSegments: 0,
-    spoolItems: 0,
-    spoolBytes: 0,
-    spoolBytesLimit: 1 << 30,
-    oldestItemAgeMs: 0,
-    overflowSegmentsWritten: 0,
-    inFlightBatches: 0,
-    ...s,
-  };
-}
-const POLICY = { batchItems: 500, batchBytes: 4 << 20, flushIntervalMs: 1_000 };
-
-test('a batch waits for batchItems, batchBytes or the flush interval since its first item', () => {
-  assert.deepEqual(batchReadiness(stats({}), POLICY), { kind: 'empty' });
-  assert.deepEqual(batchReadiness(stats({ memoryItems: 10, memoryBytes: 100, oldestItemAgeMs: 980 }), POLICY), { kind: 'wait', ms: 20 });
-  assert.deepEqual(batchReadiness(stats({ memoryItems: 10, memoryBytes: 100, oldestItemAgeMs: 100 }), POLICY), { kind: 'wait', ms: 50 });
-  assert.deepEqual(batchReadiness(stats({ memoryItems: 10, memoryBytes: 100, oldestItemAgeMs: 1_000 }), POLICY), { kind: 'ready' });
-  assert.deepEqual(batchReadiness(stats({ memoryItems: 100, spoolItems: 400, oldestItemAgeMs: 5 }), POLICY), { kind: 'ready' });
-  assert.deepEqual(batchReadiness(stats({ memoryItems: 2, memoryBytes: 4 << 20, oldestItemAgeMs: 5 }), POLICY), { kind: 'ready' });
 });

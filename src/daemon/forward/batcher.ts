@@ -1,32 +1,40 @@
-import type { QueueStats } from '../buffer/queue.js';
+import type { Queue } from '../buffer/queue.js';
+import type { Sleeper } from './sleeper.js';
 
 export interface BatchPolicy {
   /** Most items per batch. Default 500. */
   batchItems: number;
   /** Most uncompressed bytes per batch. Default 4 MiB. */
   batchBytes: number;
-  /** Send a partial batch this long after its first item. Default 1000 ms. */
-  flushIntervalMs: number;
+  /** A partial batch goes once its oldest item has waited this long. Default 200 ms. */
+  lingerMs: number;
 }
 
-/** How often a partial batch is re-checked for having filled up before its interval ends. */
-export const FILL_CHECK_MS = 50;
-
-export type Readiness = { kind: 'ready' } | { kind: 'wait'; ms: number } | { kind: 'empty' };
+/** What is waiting to be taken (everything held, minus the segments already in flight). */
+export function waitingItems(q: Queue): { items: number; bytes: number; oldestAgeMs: number } {
+  const s = q.stats();
+  return { items: s.memoryItems + s.spoolItems - s.inFlightItems, bytes: s.memoryBytes + s.spoolBytes - s.inFlightBytes, oldestAgeMs: s.oldestItemAgeMs };
+}
 
 /**
- * DESIGN section 4: a batch goes when it holds batchItems or batchBytes, or flushIntervalMs has
- * passed since its first item. Everything waiting (spool and memory) counts, because take() hands
- * out the oldest items first whichever store holds them; backlog left by an outage is old, so it
- * is always sent at once. `observedAgeMs` is how long the forwarder itself has seen items
- * waiting: a lower bound on their age that also covers durable mode's open segment, whose age
- * the queue does not report.
+ * Resolves true once a batch should be taken: it is full (batchItems or batchBytes), or its
+ * oldest item has waited lingerMs (issue 10: not a fixed tick — the wait is a timer to exactly
+ * that moment, raced against the queue filling up). False when the sleeper was woken to stop.
+ * Backlog left by an outage is old, so it goes at once.
  */
-export function batchReadiness(s: QueueStats, p: BatchPolicy, observedAgeMs = 0): Readiness {
-  const items = s.memoryItems + s.spoolItems;
-  if (items === 0) return { kind: 'empty' };
-  if (items >= p.batchItems || s.memoryBytes + s.spoolBytes >= p.batchBytes) return { kind: 'ready' };
-  const left = p.flushIntervalMs - Math.max(s.oldestItemAgeMs, observedAgeMs);
-  if (left <= 0) return { kind: 'ready' };
-  return { kind: 'wait', ms: Math.min(left, FILL_CHECK_MS) };
+export async function whenBatchReady(q: Queue, p: BatchPolicy, sleeper: Sleeper, running: () => boolean): Promise<boolean> {
+  for (;;) {
+    if (!running()) return false;
+    const w = waitingItems(q);
+    if (w.items <= 0) {
+      await sleeper.until(q.whenReadable());
+      continue;
+    }
+    if (w.items >= p.batchItems || w.bytes >= p.batchBytes) return true;
+    const leftMs = p.lingerMs - w.oldestAgeMs;
+    if (leftMs <= 0) return true;
+    const filled = q.whenFilled(p.batchItems, p.batchBytes);
+    await Promise.race([sleeper.sleep(leftMs), sleeper.until(filled.promise)]);
+    filled.cancel();
+  }
 }

@@ -54,6 +54,8 @@ export interface Breaker {
   state(): BreakerState;
   /** Runs one send through the breaker; a `retry` outcome other than `aborted` counts as a failure. */
   run(send: () => Promise<SendOutcome>): Promise<BreakerRun>;
+  /** An open circuit may send its half-open probe now (the listener's /ready answered). */
+  probeNow(): void;
   health(): ForwardHealth['circuitBreaker'];
   /** Resolves once the last state change is on disk. */
   flush(): Promise<void>;
@@ -85,32 +87,33 @@ export async function readBreakerState(path: string, log: Logger): Promise<State
 }
 
 export function createBreaker(o: BreakerOptions, restored: StateFile | null): Breaker {
-  const policy: CircuitBreakerPolicy = circuitBreaker(
-    handleWhenResult((r) => isRetryable(r)),
-    {
-      breaker: new ConsecutiveBreaker(o.failureThreshold),
-      halfOpenAfter: doublingBackoff(o.initialMs, o.retryTimeoutMs),
-      initialState: restored?.cockatiel,
-    },
-  );
   let openedAt: number | null = restored?.opened_at_ms ?? null;
+  let policy = makePolicy(restored?.cockatiel);
   let saved = JSON.stringify(policy.toJSON());
   let writing: Promise<void> = Promise.resolve();
   let dirty = false;
 
-  policy.onBreak(() => {
-    openedAt = Date.now();
-    const s = cockatielState();
-    o.log.warn(
-      { circuit: o.name, failure_count: s.breakerState, retry_in_ms: halfOpenDelayMs(s.ownState.attemptNo ?? 1, o.initialMs, o.retryTimeoutMs) },
-      'circuit opened: forwarding paused',
-    );
-  });
-  policy.onHalfOpen(() => o.log.info({ circuit: o.name }, 'circuit half-open: sending one probe'));
-  policy.onReset(() => {
-    openedAt = null;
-    o.log.info({ circuit: o.name }, 'circuit closed: forwarding resumed');
-  });
+  function makePolicy(initialState: CockatielState | undefined): CircuitBreakerPolicy {
+    const p = circuitBreaker(handleWhenResult((r) => isRetryable(r)), {
+      breaker: new ConsecutiveBreaker(o.failureThreshold),
+      halfOpenAfter: doublingBackoff(o.initialMs, o.retryTimeoutMs),
+      initialState,
+    });
+    p.onBreak(() => {
+      openedAt = Date.now();
+      const s = cockatielState();
+      o.log.warn(
+        { circuit: o.name, failure_count: s.breakerState, retry_in_ms: halfOpenDelayMs(s.ownState.attemptNo ?? 1, o.initialMs, o.retryTimeoutMs) },
+        'circuit opened: forwarding paused',
+      );
+    });
+    p.onHalfOpen(() => o.log.info({ circuit: o.name }, 'circuit half-open: sending one probe'));
+    p.onReset(() => {
+      openedAt = null;
+      o.log.info({ circuit: o.name }, 'circuit closed: forwarding resumed');
+    });
+    return p;
+  }
 
   function cockatielState(): CockatielState {
     const s = policy.toJSON();
@@ -166,6 +169,14 @@ export function createBreaker(o: BreakerOptions, restored: StateFile | null): Br
       return retryInMs > 0 ? { kind: 'open', retryInMs } : { kind: 'probe_due' };
     },
     state,
+    probeNow() {
+      if (policy.state !== CircuitState.Open) return;
+      // cockatiel has no "probe now": the same state with its open period already over does it,
+      // attempt count included, so the next failure still doubles the wait.
+      const s = cockatielState();
+      policy = makePolicy({ ...s, ownState: { ...s.ownState, openedAt: 0 } });
+      persist();
+    },
     async run(send) {
       try {
         const outcome = await policy.execute(() => send());

@@ -11,8 +11,8 @@ const P = 'bitville_daemon_forward_';
 export function createForwardMetrics(registry: Registry) {
   const counter = (name: string, help: string, labelNames: string[] = []): Counter =>
     (registry.getSingleMetric(P + name) as Counter | undefined) ?? new Counter({ name: P + name, help, labelNames, registers: [registry] });
-  const gauge = (name: string, help: string): Gauge =>
-    (registry.getSingleMetric(P + name) as Gauge | undefined) ?? new Gauge({ name: P + name, help, registers: [registry] });
+  const gauge = (name: string, help: string, labelNames: string[] = []): Gauge =>
+    (registry.getSingleMetric(P + name) as Gauge | undefined) ?? new Gauge({ name: P + name, help, labelNames, registers: [registry] });
 
   const batches = counter('batches_sent_total', 'Batches acknowledged by the listener (2xx)');
   const items = counter('items_sent_total', 'Items delivered (acknowledged) to the listener');
@@ -21,7 +21,7 @@ export function createForwardMetrics(registry: Registry) {
   const failures = counter('failures_total', 'Batch sends that failed and will be retried, by kind', ['kind']);
   const quarantinedBatches = counter('quarantined_batches_total', 'Batches refused permanently (4xx) and moved to quarantine/');
   const quarantinedItems = counter('quarantined_items_total', 'Items in quarantined batches');
-  const circuitState = gauge('circuit_state', 'Circuit breaker: 0 closed, 1 open, 2 half-open');
+  const circuitState = gauge('circuit_state', 'Circuit breaker per listener URL: 0 closed, 1 open, 2 half-open', ['target']);
   const circuitOpened = counter('circuit_opened_total', 'Times the circuit breaker opened');
 
   const totals = {
@@ -60,8 +60,8 @@ export function createForwardMetrics(registry: Registry) {
       quarantinedBatches.inc();
       quarantinedItems.inc(itemCount);
     },
-    circuit(state: 'closed' | 'open' | 'half_open') {
-      circuitState.set(state === 'closed' ? 0 : state === 'open' ? 1 : 2);
+    circuit(state: 'closed' | 'open' | 'half_open', target: string) {
+      circuitState.set({ target }, state === 'closed' ? 0 : state === 'open' ? 1 : 2);
     },
     circuitOpened: () => circuitOpened.inc(),
   };

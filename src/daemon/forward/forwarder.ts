@@ -1,29 +1,32 @@
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { DaemonConfig } from '../../shared/config/daemon-config.js';
+import { forwardLingerMs, type DaemonConfig } from '../../shared/config/daemon-config.js';
 import { rateLimitedLog } from '../../shared/telemetry/rate-limited-log.js';
 import type { Batch, Queue } from '../buffer/queue.js';
 import type { ForwardHealth } from '../health/health-report.js';
 import { BACKOFF_DEFAULTS, backoffMs, type BackoffOptions } from './backoff.js';
-import { batchReadiness, FILL_CHECK_MS } from './batcher.js';
-import { createBreaker, readBreakerState, type Breaker } from './breaker.js';
+import { whenBatchReady, waitingItems } from './batcher.js';
 import { createForwardMetrics } from './forward-metrics.js';
-import { createHttpSender, type HttpSender } from './http-sender.js';
 import { quarantineBatch } from './quarantine-batch.js';
 import type { SendOutcome } from './send-outcome.js';
+import { createSendTarget, type SendTarget } from './send-target.js';
 import { createSleeper } from './sleeper.js';
+import { chooseTarget, summarizeCircuits } from './target-choice.js';
 
 export interface ForwarderOptions {
   queue: Queue;
-  forward: DaemonConfig['forward'] & { url: string };
+  /** The listener URLs (forward.urls, or the one forward.url); at least one. */
+  urls: readonly string[];
+  forward: DaemonConfig['forward'];
   circuitBreaker: DaemonConfig['circuitBreaker'];
-  /** Holds circuit-breaker.json. */
+  /** Holds the circuit breaker state files. */
   stateDir: string;
   /** Permanently refused batches go here. */
   quarantineDir: string;
   /** The daemon's prom-client registry (DaemonMetrics.registry). */
   registry: Registry;
+  /** A spool segment could not be read: a disk problem, reported as such (not a listener failure). */
+  onSpoolReadError: (err: unknown) => void;
   log: Logger;
   now?: () => number;
   random?: () => number;
@@ -34,7 +37,7 @@ export interface ForwarderOptions {
 }
 
 export interface Forwarder {
-  /** Restores the circuit state and starts sending. Resolves once running. */
+  /** Restores the circuit states and starts sending. Resolves once running. */
   start(): Promise<void>;
   /**
    * Stops taking batches; waits up to `drainMs` for the answer to a batch in flight, then gives
@@ -51,10 +54,15 @@ interface InFlight {
   done: Promise<void>;
 }
 
+/** How long a lane waits when a take found nothing (everything in flight on other lanes). */
+const NOTHING_TO_TAKE_MS = 10;
+
 /**
- * The daemon's sink (DESIGN section 4): oldest batch first from the queue, gzip NDJSON to the
- * listener, acknowledged only on 2xx, retried with full-jitter backoff, quarantined on a
- * permanent 4xx, all behind a persisted circuit breaker.
+ * The daemon's sink (DESIGN sections 4 and 11): oldest batch first from the queue, (gzip) NDJSON
+ * to a listener, acknowledged only on 2xx, retried with full-jitter backoff, quarantined on a
+ * permanent 4xx. Each listener URL has its own circuit breaker and backoff (send-target.ts);
+ * a batch goes to the next URL in turn that may send, so daemons spread over several listeners
+ * and fail over when one is down. With concurrency 1 (default) delivery stays FIFO.
  */
 export function createForwarder(o: ForwarderOptions): Forwarder {
   const now = o.now ?? Date.now;
@@ -65,80 +73,67 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
   const metrics = createForwardMetrics(o.registry);
   const sleeper = createSleeper();
   const inFlight = new Set<InFlight>();
-  let sender: HttpSender | null = null;
-  let breaker: Breaker | null = null;
+  const policy = { batchItems: o.forward.batchItems, batchBytes: o.forward.batchBytes, lingerMs: forwardLingerMs(o.forward) };
+  let targets: SendTarget[] = [];
   let lanes: Promise<void>[] = [];
   let running = false;
   let stopping: Promise<void> | null = null;
-  let attempt = 0; // consecutive failed sends, for the backoff
-  let retryAt = 0; // no send before this (backoff or Retry-After)
-  let retryAfterAt = 0; // the listener's own Retry-After, honoured even when the breaker would allow a probe
-  let waitingSince: number | null = null; // when a lane first saw the current partial batch waiting
-  let lastSuccessAt: number | null = null;
-  let lastError: { kind: string; status?: number; detail: string; at: number } | null = null;
+  let nextTarget = Math.floor(random() * 1_000); // daemons start at different URLs of the list
+  let spoolReadFailures = 0;
+  let kick: () => void = () => undefined;
+  let kicked = new Promise<void>((r) => (kick = r));
 
-  /** ms until this lane may send, or 0. */
-  function waitBeforeSend(b: Breaker): number {
-    const gate = b.gate();
-    switch (gate.kind) {
-      case 'closed':
-        return Math.max(0, retryAt - now());
-      case 'probe_due':
-        return Math.max(0, retryAfterAt - now());
-      case 'open':
-        return Math.max(gate.retryInMs, retryAfterAt - now());
-      case 'probing':
-        return FILL_CHECK_MS; // one probe at a time; look again shortly
-    }
+  function wake(): void {
+    kick();
+    kicked = new Promise<void>((r) => (kick = r));
   }
 
-  async function lane(b: Breaker, s: HttpSender): Promise<void> {
+  async function lane(): Promise<void> {
     while (running) {
+      const choice = chooseTarget(targets, nextTarget);
+      if (choice.kind === 'wait') {
+        await Promise.race([sleeper.sleep(choice.ms), sleeper.until(kicked)]); // kicked: a target's /ready answered
+        continue;
+      }
+      if (!(await whenBatchReady(o.queue, policy, sleeper, () => running))) return;
+      if (choice.target.waitMs() > 0) continue; // another lane failed on it meanwhile
+      let batch: Batch | null;
       try {
-        await step(b, s);
+        batch = await o.queue.take(o.forward.batchItems, o.forward.batchBytes);
       } catch (err) {
-        // e.g. a spool segment that cannot be read: count, log, and try again later rather than
-        // leave the daemon without a forwarder.
-        metrics.failed('other');
-        logLimited('forward:internal', { err }, 'forward step failed; retrying');
-        await sleeper.sleep(backoffMs(attempt++, backoff, random));
+        // The disk, not the listener: counted and reported as a spool problem (issue 10).
+        spoolReadFailures++;
+        o.onSpoolReadError(err);
+        logLimited('spool_read', { err }, 'a spool segment could not be read; retrying');
+        await sleeper.sleep(backoffMs(Math.min(spoolReadFailures, 8), backoff, random));
+        continue;
+      }
+      spoolReadFailures = 0;
+      if (!batch) {
+        await sleeper.sleep(NOTHING_TO_TAKE_MS);
+        continue;
+      }
+      if (!running) {
+        o.queue.release(batch); // stop() began while take() was reading the spool: send nothing new
+        return;
+      }
+      nextTarget = targets.indexOf(choice.target) + 1; // round robin over the targets that may send
+      const abort = new AbortController();
+      const entry: InFlight = { abort, done: sendOne(choice.target, batch, abort.signal) };
+      inFlight.add(entry);
+      try {
+        await entry.done;
+      } finally {
+        inFlight.delete(entry);
       }
     }
   }
 
-  /** Waits for the breaker, the backoff and a full enough batch, then sends one batch. */
-  async function step(b: Breaker, s: HttpSender): Promise<void> {
-    const wait = waitBeforeSend(b);
-    if (wait > 0) return sleeper.sleep(wait);
-    await sleeper.until(o.queue.whenReadable());
-    if (!running) return;
-    const t = now();
-    const ready = batchReadiness(o.queue.stats(), o.forward, t - (waitingSince ??= t));
-    if (ready.kind === 'empty') waitingSince = null;
-    if (ready.kind !== 'ready') return sleeper.sleep(ready.kind === 'wait' ? ready.ms : FILL_CHECK_MS);
-    if (waitBeforeSend(b) > 0) return; // another lane failed meanwhile
-    const batch = await o.queue.take(o.forward.batchItems, o.forward.batchBytes);
-    waitingSince = null; // what is left starts a new partial batch
-    if (!batch) return sleeper.sleep(FILL_CHECK_MS); // all waiting data is in flight on other lanes
-    if (!running) {
-      o.queue.release(batch); // stop() began while take() was reading the spool: send nothing new
-      return;
-    }
-    const abort = new AbortController();
-    const entry: InFlight = { abort, done: sendOne(b, s, batch, abort.signal) };
-    inFlight.add(entry);
-    try {
-      await entry.done;
-    } finally {
-      inFlight.delete(entry);
-    }
-  }
-
   /** Sends one batch and settles it: exactly one of ack or release, always. */
-  async function sendOne(b: Breaker, s: HttpSender, batch: Batch, signal: AbortSignal): Promise<void> {
+  async function sendOne(target: SendTarget, batch: Batch, signal: AbortSignal): Promise<void> {
     let run;
     try {
-      run = await b.run(() => s.send(batch.items, signal));
+      run = await target.send(batch.items, signal);
     } catch (err) {
       run = { kind: 'ran' as const, outcome: { kind: 'retry' as const, code: 'other' as const, detail: String(err) } };
     }
@@ -146,11 +141,11 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
       o.queue.release(batch); // the circuit opened under us (another lane); no traffic was sent
       return;
     }
-    await settle(batch, run.outcome);
-    metrics.circuit(b.state());
+    await settle(target, batch, run.outcome);
+    metrics.circuit(target.state(), target.url);
   }
 
-  async function settle(batch: Batch, outcome: SendOutcome): Promise<void> {
+  async function settle(target: SendTarget, batch: Batch, outcome: SendOutcome): Promise<void> {
     switch (outcome.kind) {
       case 'delivered':
         try {
@@ -159,23 +154,16 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
           log.error({ err, items: batch.items.length }, 'delivered batch could not be deleted from the spool; it may be sent again');
         }
         metrics.delivered(batch.items.length, batch.bytes, outcome.wireBytes);
-        attempt = 0;
-        retryAt = 0;
-        retryAfterAt = 0;
-        lastSuccessAt = now();
+        target.settle(outcome);
         return;
       case 'retry': {
         o.queue.release(batch);
         if (outcome.code === 'aborted') return; // our stop, not the listener's failure
         metrics.failed(outcome.code);
-        const delay = outcome.afterMs ?? backoffMs(attempt, backoff, random);
-        attempt++;
-        retryAt = now() + delay;
-        retryAfterAt = outcome.afterMs === undefined ? 0 : retryAt;
-        lastError = { kind: outcome.code, ...(outcome.status === undefined ? {} : { status: outcome.status }), detail: outcome.detail, at: now() };
+        const delay = target.settle(outcome);
         logLimited(
           `forward:${outcome.code}`,
-          { kind: outcome.code, status: outcome.status, detail: outcome.detail, items: batch.items.length, retry_in_ms: delay },
+          { target: target.url, kind: outcome.code, status: outcome.status, detail: outcome.detail, items: batch.items.length, retry_in_ms: delay },
           'batch not delivered; it stays queued and will be retried',
         );
         return;
@@ -187,7 +175,7 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
         } catch (err) {
           // Acknowledging now would lose the batch; keep it and try again after a backoff.
           o.queue.release(batch);
-          retryAt = now() + backoffMs(attempt++, backoff, random);
+          target.settle({ kind: 'retry', code: 'other', detail: 'quarantine write failed' });
           logLimited('forward:quarantine_write', { err }, 'refused batch could not be written to quarantine/; kept queued');
           return;
         }
@@ -197,10 +185,8 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
           log.error({ err, path }, 'quarantined batch could not be deleted from the spool; it may be sent again');
         }
         metrics.quarantined(batch.items.length);
-        attempt = 0;
-        retryAt = 0;
-        lastError = { kind: outcome.code, status: outcome.status, detail: outcome.body.slice(0, 200), at: now() };
-        log.error({ status: outcome.status, items: batch.items.length, path }, 'listener refused a batch permanently; quarantined');
+        target.settle(outcome);
+        log.error({ target: target.url, status: outcome.status, items: batch.items.length, path }, 'listener refused a batch permanently; quarantined');
         return;
       }
     }
@@ -209,34 +195,28 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
   return {
     async start() {
       if (running || stopping) return;
-      const restored = await readBreakerState(join(o.stateDir, 'circuit-breaker.json'), log);
-      const b = createBreaker(
-        {
-          name: 'forward',
-          failureThreshold: o.circuitBreaker.failureThreshold,
-          retryTimeoutMs: o.circuitBreaker.retryTimeoutMs,
-          initialMs: o.breakerInitialMs ?? 1_000,
-          path: join(o.stateDir, 'circuit-breaker.json'),
-          log,
-        },
-        restored,
+      targets = await Promise.all(
+        o.urls.map((url) =>
+          createSendTarget({
+            url,
+            single: o.urls.length === 1,
+            forward: o.forward,
+            circuitBreaker: o.circuitBreaker,
+            stateDir: o.stateDir,
+            backoff,
+            breakerInitialMs: o.breakerInitialMs ?? 1_000,
+            log,
+            now,
+            random,
+            onBack: wake,
+          }),
+        ),
       );
-      const s = createHttpSender({
-        url: o.forward.url,
-        token: o.forward.token,
-        connectTimeoutMs: o.forward.connectTimeoutMs,
-        timeoutMs: o.forward.timeoutMs,
-        maxSockets: o.forward.concurrency,
-        now,
-      });
-      breaker = b;
-      sender = s;
-      metrics.circuit(b.state());
-      if (restored && b.state() !== 'closed') log.warn({ circuit: b.health() }, 'circuit restored open from the previous run');
+      for (const t of targets) metrics.circuit(t.state(), t.url);
       running = true;
       lanes = Array.from({ length: o.forward.concurrency }, () =>
-        lane(b, s).catch((err: unknown) => {
-          // A bug: without a lane nothing is forwarded, so make it loud. main.ts's stop still flushes.
+        lane().catch((err: unknown) => {
+          // A bug: without a lane nothing is forwarded, so make it loud. The worker's stop still flushes.
           log.error({ err }, 'forward lane crashed');
         }),
       );
@@ -246,6 +226,7 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
       stopping ??= (async () => {
         running = false;
         sleeper.wakeAll();
+        wake();
         const pending = [...inFlight];
         if (pending.length > 0) {
           let timer: NodeJS.Timeout | undefined;
@@ -257,46 +238,63 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
           for (const p of pending) p.abort.abort(); // no answer in time: the request is cut and the batch released
         }
         await Promise.all(lanes); // every batch is acked or released before this resolves
-        sender?.close();
-        await breaker?.flush();
+        await Promise.all(targets.map((t) => t.stop()));
         log.info({ released_in_flight: pending.length }, 'forwarder stopped');
       })();
       return stopping;
     },
 
     health() {
+      const w = waitingItems(o.queue);
       const q = o.queue.stats();
       const t = metrics.totals;
-      const cb = breaker?.health() ?? {
-        name: 'forward',
-        state: 'closed' as const,
-        failure_count: 0,
-        failure_threshold: o.circuitBreaker.failureThreshold,
-        retry_timeout: Math.round(o.circuitBreaker.retryTimeoutMs / 1000),
-        opened_at: null,
-      };
+      const each = targets.map((x) => x.health());
+      const first = each[0];
       return {
-        circuitBreaker: cb,
+        circuitBreaker: summarizeCircuits(each.map((h) => h.circuitBreaker), o.circuitBreaker),
+        circuitBreakers: each.map((h) => ({ url: h.url, ...h.circuitBreaker })),
+        spoolReadFailing: spoolReadFailures > 0,
         stats: {
-          url: o.forward.url,
+          url: first?.url ?? o.urls[0] ?? null,
+          urls: [...o.urls],
           batches_sent: t.batchesSent,
           items_sent: t.itemsSent,
           bytes_sent: t.bytesSent,
           wire_bytes_sent: t.wireBytesSent,
+          compression: o.forward.compression,
           failures: Object.values(t.failuresByKind).reduce((n, v) => n + (v ?? 0), 0),
           failures_by_kind: { ...t.failuresByKind },
-          consecutive_failures: attempt,
-          next_attempt_in_ms: breaker && running ? waitBeforeSend(breaker) : 0,
-          last_success_at: lastSuccessAt === null ? null : Math.floor(lastSuccessAt / 1000),
-          last_error: lastError === null ? null : { ...lastError, at: Math.floor(lastError.at / 1000) },
+          consecutive_failures: Math.min(...each.map((h) => h.consecutiveFailures)),
+          next_attempt_in_ms: running && each.length > 0 ? Math.min(...each.map((h) => h.nextAttemptInMs)) : 0,
+          last_success_at: lastOf(each.map((h) => h.lastSuccessAt)),
+          last_error: latestError(each.map((h) => h.lastError)),
           in_flight_batches: inFlight.size,
-          backlog_items: q.memoryItems + q.spoolItems,
-          backlog_bytes: q.memoryBytes + q.spoolBytes,
+          backlog_items: Math.max(0, w.items),
+          backlog_bytes: Math.max(0, w.bytes),
           oldest_item_age_seconds: Math.floor(q.oldestItemAgeMs / 1000),
           quarantined_batches: t.quarantinedBatches,
           quarantined_items: t.quarantinedItems,
+          spool_read_failures: spoolReadFailures,
+          targets: each.map((h) => ({
+            url: h.url,
+            state: h.circuitBreaker.state,
+            consecutive_failures: h.consecutiveFailures,
+            next_attempt_in_ms: h.nextAttemptInMs,
+            last_success_at: h.lastSuccessAt === null ? null : Math.floor(h.lastSuccessAt / 1000),
+          })),
         },
       };
     },
   };
+}
+
+function lastOf(times: Array<number | null>): number | null {
+  const known = times.filter((t): t is number => t !== null);
+  return known.length === 0 ? null : Math.floor(Math.max(...known) / 1000);
+}
+
+function latestError(errors: Array<{ kind: string; status?: number; detail: string; at: number } | null>): Record<string, unknown> | null {
+  let latest: { kind: string; status?: number; detail: string; at: number } | null = null;
+  for (const e of errors) if (e && (!latest || e.at > latest.at)) latest = e;
+  return latest === null ? null : { ...latest, at: Math.floor(latest.at / 1000) };
 }

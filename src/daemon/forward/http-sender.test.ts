@@ -8,7 +8,7 @@ import { createHttpSender, type HttpSenderOptions } from './http-sender.js';
 const items = (n: number): Buffer[] => Array.from({ length: n }, (_, i) => Buffer.from(JSON.stringify({ correlation_id: `c${i}`, project: 'shop' })));
 
 function sender(url: string, extra: Partial<HttpSenderOptions> = {}) {
-  return createHttpSender({ url, token: 'sekrit', connectTimeoutMs: 500, timeoutMs: 300, maxSockets: 1, ...extra });
+  return createHttpSender({ url, token: 'sekrit', connectTimeoutMs: 500, timeoutMs: 300, maxSockets: 1, compression: 'gzip', compressionLevel: 1, ...extra });
 }
 
 test('posts gzip NDJSON to /v1/ingest with the bearer token and the agent header', async (t) => {

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { hostname } from 'node:os';
 import { promisify } from 'node:util';
-import { gzip as gzipCb, constants as zlib } from 'node:zlib';
+import { gzip as gzipCb } from 'node:zlib';
 import { VERSION } from '../../shared/version.js';
 import { parseRetryAfter } from './backoff.js';
 import type { ForwardErrorCode, SendOutcome } from './send-outcome.js';
@@ -22,11 +22,15 @@ export interface HttpSenderOptions {
   timeoutMs: number;
   /** Sockets kept for keep-alive; the forwarder's concurrency. */
   maxSockets: number;
+  /** `gzip` (default) or `none`: on a LAN the CPU may be dearer than the bytes (docs/benchmarks.md). */
+  compression: 'none' | 'gzip';
+  /** zlib level 1-9 for gzip. Default 1: the daemon runs on application hosts. */
+  compressionLevel: number;
   now?: () => number;
 }
 
 export interface HttpSender {
-  /** POSTs one batch as gzip NDJSON. Never throws: every failure is a SendOutcome. */
+  /** POSTs one batch as NDJSON (gzip unless compression is none). Never throws: every failure is a SendOutcome. */
   send(items: readonly Buffer[], signal?: AbortSignal): Promise<SendOutcome>;
   close(): void;
 }
@@ -44,8 +48,8 @@ export function createHttpSender(o: HttpSenderOptions): HttpSender {
   async function body(items: readonly Buffer[]): Promise<Buffer> {
     const parts: Buffer[] = [];
     for (const item of items) parts.push(item, NL);
-    // Level 1: the daemon runs on application hosts, where CPU is dearer than LAN bytes.
-    return gzip(Buffer.concat(parts), { level: zlib.Z_BEST_SPEED });
+    const raw = Buffer.concat(parts);
+    return o.compression === 'gzip' ? gzip(raw, { level: o.compressionLevel }) : raw;
   }
 
   function post(payload: Buffer, signal: AbortSignal | undefined): Promise<SendOutcome> {
@@ -71,7 +75,7 @@ export function createHttpSender(o: HttpSenderOptions): HttpSender {
         agent,
         headers: {
           'Content-Type': 'application/x-ndjson',
-          'Content-Encoding': 'gzip',
+          ...(o.compression === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}),
           'Content-Length': payload.length,
           Authorization: `Bearer ${o.token}`,
           'X-Bitville-Agent': agentHeader,

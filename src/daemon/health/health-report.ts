@@ -1,17 +1,28 @@
 import type { QueueStats } from '../buffer/queue.js';
 import type { DaemonMetrics } from './metrics.js';
 
-export type HealthStatus = 'ok' | 'degraded' | 'failing';
+import type { HealthStatus } from '../../shared/http/health-server.js';
+
+export type { HealthStatus };
 
 /** Live checks behind `status`; each is computed at request time, never assumed. */
 export interface HealthChecks {
   socketListening: boolean;
   spoolWritable: boolean;
   udpBound: boolean | null;
+  /** Free bytes on the spool's filesystem, and the floor `spool.minFreeBytes` keeps. */
+  diskFreeBytes: number;
+  minFreeBytes: number;
+  mode: 'memory' | 'durable';
+  whenFull: 'drop_oldest' | 'drop_newest';
 }
+
+/** How long a drop keeps /health degraded: long enough for a monitor polling every 30 s to see it. */
+export const RECENT_DROP_MS = 60_000;
 
 /** What the forwarder reports (issue 3); absent until a forwarder runs. */
 export interface ForwardHealth {
+  /** DESIGN section 6's one breaker: with several URLs, a summary (forward/target-choice.ts). */
   circuitBreaker: {
     name: string;
     state: 'closed' | 'open' | 'half_open';
@@ -20,6 +31,10 @@ export interface ForwardHealth {
     retry_timeout: number;
     opened_at: number | null;
   };
+  /** One per forward URL. */
+  circuitBreakers: Array<{ url: string } & ForwardHealth['circuitBreaker']>;
+  /** The last take from the spool failed to read a segment (a disk problem, not the listener). */
+  spoolReadFailing: boolean;
   stats: Record<string, unknown>;
 }
 
@@ -32,20 +47,34 @@ export interface HealthInputs {
   spoolPath: string;
   worker: { requestCount: number; rssBytes: number; memoryLimitMb: number; restarts: number; maxRequests: number };
   forward: ForwardHealth | null;
+  /** Unix ms of the latest drop by policy, 0 if none. */
+  lastDropAt: number;
 }
 
 /**
  * The /health document (DESIGN section 6), in the shape monitors of the PHP daemon already read.
- * failing (503): the socket is not listening or the spool is not writable; degraded (200): the
- * circuit is open or the spool is over 80 % of its quota.
+ * failing (503): nothing can be accepted — the socket is not listening, the spool is not
+ * writable, or (durable mode) the disk is below `spool.minFreeBytes` with no old data left to
+ * make room or a drop_newest policy. degraded (200): something
+ * is being lost or is at risk — items dropped in the last minute, the disk below its floor
+ * (memory mode), the circuit open (or one of several listener URLs down), a spool segment that
+ * cannot be read, the spool over 80 % of its quota. Each has a named problem.
  */
 export function healthReport(i: HealthInputs): { status: HealthStatus; body: Record<string, unknown> } {
   const problems: string[] = [];
+  const warnings: string[] = [];
+  const diskLow = i.checks.diskFreeBytes < i.checks.minFreeBytes;
   if (!i.checks.socketListening) problems.push('socket_not_listening');
   if (!i.checks.spoolWritable) problems.push('spool_not_writable');
   if (i.checks.udpBound === false) problems.push('udp_not_bound');
-  const warnings: string[] = [];
+  // Durable mode accepts nothing it cannot write: below the floor, with nothing old left to delete
+  // (or drop_newest), every new item is dropped. Memory mode still takes what fits in memory.
+  const nothingAccepted = i.checks.mode === 'durable' && (i.checks.whenFull === 'drop_newest' || i.queue.spoolBytes === 0);
+  if (diskLow) (nothingAccepted ? problems : warnings).push('disk_below_min_free');
+  if (i.lastDropAt > 0 && i.now - i.lastDropAt < RECENT_DROP_MS) warnings.push('dropping_items');
   if (i.forward?.circuitBreaker.state === 'open') warnings.push('circuit_open');
+  else if (i.forward?.circuitBreakers.some((c) => c.state === 'open')) warnings.push('forward_target_down'); // others take over
+  if (i.forward?.spoolReadFailing) warnings.push('spool_read_failing');
   if (i.queue.spoolBytes > 0.8 * i.queue.spoolBytesLimit) warnings.push('spool_over_80_percent');
   const status: HealthStatus = problems.length > 0 ? 'failing' : warnings.length > 0 ? 'degraded' : 'ok';
   const mb = (n: number) => Math.round((n / 1024 / 1024) * 10) / 10;
@@ -60,6 +89,8 @@ export function healthReport(i: HealthInputs): { status: HealthStatus; body: Rec
         socket_listening: i.checks.socketListening,
         spool_writable: i.checks.spoolWritable,
         udp_bound: i.checks.udpBound,
+        disk_free_bytes: i.checks.diskFreeBytes,
+        disk_min_free_bytes: i.checks.minFreeBytes,
       },
       stats: {
         worker: {
@@ -71,6 +102,7 @@ export function healthReport(i: HealthInputs): { status: HealthStatus; body: Rec
         },
         buffer: {
           memory_buffer_count: i.queue.memoryItems,
+          memory_spilling_count: i.queue.spillingItems,
           memory_buffer_limit: i.queue.memoryItemsLimit,
           memory_buffer_bytes: i.queue.memoryBytes,
           disk_overflow_count: i.queue.overflowSegmentsWritten,
@@ -82,6 +114,7 @@ export function healthReport(i: HealthInputs): { status: HealthStatus; body: Rec
           in_flight_batches: i.queue.inFlightBatches,
           disk_buffer_path: i.spoolPath,
         },
+        ...(i.forward && i.forward.circuitBreakers.length > 1 ? { circuit_breakers: i.forward.circuitBreakers } : {}),
         circuit_breaker: i.forward?.circuitBreaker ?? {
           name: 'forward',
           state: 'disabled', // no forwarder runs in this process

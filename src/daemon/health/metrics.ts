@@ -27,6 +27,7 @@ export function createDaemonMetrics() {
   const segmentsWritten = new Counter({ name: `${P}spool_segments_written_total`, help: 'Spool segments written (memory overflow, shutdown flush, durable seal)', registers: [registry] });
   const quarantined = new Counter({ name: `${P}quarantined_total`, help: 'Things moved to quarantine/, by kind', labelNames: ['kind'], registers: [registry] });
   const recovered = new Counter({ name: `${P}spool_recovered_items_total`, help: 'Items found in the spool at start', registers: [registry] });
+  const spoolReadErrors = new Counter({ name: `${P}spool_read_errors_total`, help: 'Spool segments the forwarder could not read (a disk problem; retried)', registers: [registry] });
   const inboxFiles = new Counter({ name: `${P}inbox_files_total`, help: 'Inbox files processed, by outcome', labelNames: ['outcome'], registers: [registry] });
 
   const queueGauges = {
@@ -50,6 +51,7 @@ export function createDaemonMetrics() {
     inbox: receivedBytes.labels('inbox'),
   };
 
+  let lastDropAt = 0;
   return {
     registry,
     accepted: (source: IngestSource, n = 1) => acceptedBy[source].inc(n),
@@ -62,11 +64,17 @@ export function createDaemonMetrics() {
     connectionEnded: () => activeConnections.dec(),
     connectionClosed: (reason: CloseReason) => closed.inc({ reason }),
     receivedBytes: (source: IngestSource, n: number) => receivedBytesBy[source].inc(n),
-    dropped: (reason: DropReason, n: number) => dropped.inc({ reason }, n),
+    dropped: (reason: DropReason, n: number) => {
+      dropped.inc({ reason }, n);
+      lastDropAt = Date.now();
+    },
+    /** Unix ms of the latest drop, 0 if none: /health is degraded while drops are recent. */
+    lastDropAt: () => lastDropAt,
     segmentWritten: () => segmentsWritten.inc(),
+    spoolReadFailed: () => spoolReadErrors.inc(),
     quarantined: (kind: 'message_sample' | 'segment' | 'inbox_file', n = 1) => quarantined.inc({ kind }, n),
     recovered: (n: number) => recovered.inc(n),
-    inboxFile: (outcome: 'accepted' | 'rejected') => inboxFiles.inc({ outcome }),
+    inboxFile: (outcome: 'accepted' | 'rejected' | 'dropped' | 'deferred') => inboxFiles.inc({ outcome }),
     setQueueStats(s: QueueStats) {
       queueGauges.memoryItems.set(s.memoryItems);
       queueGauges.memoryBytes.set(s.memoryBytes);

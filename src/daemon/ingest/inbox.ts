@@ -24,6 +24,8 @@ export interface InboxSource {
 const PROFILE_FILE = /^profile_.*\.json$/;
 /** Files per sweep, so a huge backlog after an outage does not starve the socket. */
 const MAX_FILES_PER_SWEEP = 2_000;
+/** Files per sweep while the spool has recently refused (deferred) inbox files. */
+const DEFERRED_FILES_PER_SWEEP = 10;
 
 /**
  * Files the PHP client wrote (temp + rename) while the socket was unreachable (DESIGN section 2).
@@ -34,10 +36,13 @@ export function createInboxSource(o: InboxOptions): InboxSource {
   let timer: NodeJS.Timeout | null = null;
   let sweeping: Promise<void> | null = null;
   const waiting = new Set<string>(); // offered, not yet safe (durable mode appends asynchronously)
+  let deferredAt = 0; // when the spool last refused an inbox file
 
   async function sweepOnce(): Promise<void> {
     const names = (await readdir(o.dir)).filter((n) => PROFILE_FILE.test(n) && !waiting.has(n)).sort();
-    for (const name of names.slice(0, MAX_FILES_PER_SWEEP)) {
+    // While the spool refuses inbox files, offer only a few per sweep instead of re-reading thousands.
+    const limit = Date.now() - deferredAt < 10 * o.sweepMs ? DEFERRED_FILES_PER_SWEEP : MAX_FILES_PER_SWEEP;
+    for (const name of names.slice(0, limit)) {
       const path = join(o.dir, name);
       try {
         const size = (await stat(path)).size;
@@ -48,8 +53,19 @@ export function createInboxSource(o: InboxOptions): InboxSource {
           continue;
         }
         waiting.add(name);
-        const accepted = o.intake.handle(data, 'inbox', () => {
-          o.metrics.inboxFile('accepted');
+        const accepted = o.intake.handle(data, 'inbox', (outcome) => {
+          if (outcome === 'unsafe' || outcome === 'deferred') {
+            // not confirmed on disk, or the spool is full: keep the file, a later sweep offers it again
+            if (outcome === 'deferred') {
+              o.metrics.inboxFile('deferred');
+              deferredAt = Date.now();
+            }
+            waiting.delete(name);
+            return;
+          }
+          // accepted, or dropped by the spool's policy (counted there): either way the file has done its job
+          o.metrics.inboxFile(outcome === 'accepted' ? 'accepted' : 'dropped');
+          if (outcome === 'accepted') deferredAt = 0;
           unlink(path)
             .catch(() => undefined) // already gone: nothing to do
             .finally(() => waiting.delete(name));

@@ -1,16 +1,18 @@
 import { parseMessage } from '../../shared/protocol/parse-message.js';
 import type { RejectCode } from '../../shared/protocol/reject-codes.js';
 import type { LimitedLog } from '../../shared/telemetry/rate-limited-log.js';
-import type { IngestSource, Queue } from '../buffer/queue.js';
+import type { IngestSource, OnSettled, Queue } from '../buffer/queue.js';
 import type { DaemonMetrics } from '../health/metrics.js';
 import type { Quarantine } from '../spool/quarantine.js';
 
 export interface Intake {
   /**
-   * Validates one raw message and offers it to the queue; false when rejected. `rejectAs`
-   * names the reason for a line we cut off ourselves ('incomplete'), whatever the parse said.
+   * Validates one raw message and offers it to the queue; false when rejected (then `onSettled`
+   * never runs). `cutOff`: the line ended without its newline because the client stopped (or we
+   * closed it) mid-message: if it is not valid JSON it counts as `incomplete`, not `invalid_json`,
+   * so that counter keeps meaning corruption.
    */
-  handle(raw: Buffer, source: IngestSource, onSafe?: () => void, rejectAs?: RejectCode): boolean;
+  handle(raw: Buffer, source: IngestSource, onSettled?: OnSettled, cutOff?: boolean): boolean;
   /** A message that cannot even be read whole (oversized, cut off): counted, sampled, logged. */
   reject(code: RejectCode, sample: Buffer, source: IngestSource): void;
 }
@@ -23,14 +25,14 @@ export function createIntake(queue: Queue, metrics: DaemonMetrics, quarantine: Q
     logLimited(`reject:${code}`, { source, bytes: sample.length }, `rejected a message: ${code}`);
   }
   return {
-    handle(raw, source, onSafe, rejectAs) {
+    handle(raw, source, onSettled, cutOff = false) {
       const outcome = parseMessage(raw);
       if (outcome.kind === 'rejected') {
-        reject(rejectAs ?? outcome.code, raw, source);
+        reject(cutOff && outcome.code === 'invalid_json' ? 'incomplete' : outcome.code, raw, source);
         return false;
       }
       if (outcome.filledDefaults) metrics.defaultsFilled();
-      queue.offer(outcome.bytes, source, onSafe);
+      queue.offer(outcome.bytes, source, onSettled);
       return true;
     },
     reject,

@@ -5,7 +5,7 @@ import { createLineSplitter } from './line-splitter.js';
 function collect(maxBytes = 100) {
   const lines: string[] = [];
   const oversized: string[] = [];
-  const s = createLineSplitter({ maxBytes, onLine: (l) => lines.push(l.toString()), onOversized: (b) => oversized.push(b.toString()) });
+  const s = createLineSplitter({ maxBytes, onLine: (l) => void lines.push(l.toString()), onOversized: (b) => oversized.push(b.toString()) });
   return { s, lines, oversized };
 }
 
@@ -32,4 +32,45 @@ test('an oversized line inside one chunk is rejected without losing its neighbou
   s.push(Buffer.from(`{"a":1}\n${'q'.repeat(40)}\n{"b":2}\n`));
   assert.deepEqual(lines, ['{"a":1}', '{"b":2}']);
   assert.equal(oversized.length, 1);
+});
+
+test('onLine can stop the split; resume continues at the next line, and an end while stopped waits its turn', () => {
+  const lines: string[] = [];
+  let allow = 1;
+  const s = createLineSplitter({
+    maxBytes: 100,
+    onLine: (l) => {
+      lines.push(l.toString());
+      return --allow > 0;
+    },
+    onOversized: () => undefined,
+  });
+  s.push(Buffer.from('{"a":1}\n{"b":2}\n{"c":'));
+  assert.deepEqual(lines, ['{"a":1}']);
+  assert.equal(s.stopped(), true);
+  s.push(Buffer.from('3}\n{"d":4}'));
+  s.end();
+  assert.deepEqual(lines, ['{"a":1}'], 'nothing more is split while stopped');
+  allow = 2;
+  assert.equal(s.resume(), false, 'stops again after two more lines');
+  assert.deepEqual(lines, ['{"a":1}', '{"b":2}', '{"c":3}']);
+  allow = 10;
+  assert.equal(s.resume(), true);
+  assert.deepEqual(lines, ['{"a":1}', '{"b":2}', '{"c":3}', '{"d":4}'], 'the unterminated last line counts at the end');
+});
+
+test('takePartial splits what waits without stopping and returns the unfinished line', () => {
+  const lines: string[] = [];
+  const s = createLineSplitter({
+    maxBytes: 100,
+    onLine: (l) => {
+      lines.push(l.toString());
+      return false;
+    },
+    onOversized: () => undefined,
+  });
+  s.push(Buffer.from('{"a":1}\n{"b":2}\n{"c":3}\n{"d"'));
+  assert.deepEqual(lines, ['{"a":1}']);
+  assert.equal(s.takePartial()?.toString(), '{"d"');
+  assert.deepEqual(lines, ['{"a":1}', '{"b":2}', '{"c":3}']);
 });

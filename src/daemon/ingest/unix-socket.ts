@@ -1,82 +1,68 @@
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { lstat } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { sentinelLine } from '../../shared/protocol/control-lines.js';
 import type { Queue } from '../buffer/queue.js';
 import type { DaemonMetrics } from '../health/metrics.js';
+import { handleConnection, type Connection } from './connection.js';
+import { createIngestGate } from './ingest-gate.js';
 import type { Intake } from './intake.js';
-import { createLineSplitter } from './line-splitter.js';
 
 export interface UnixSocketOptions {
+  /** The public socket path, for the live check. */
   path: string;
+  /**
+   * The socket the supervisor bound and passed over IPC (DESIGN section 5): we listen on it, and
+   * stop() closes only this process's copy, so clients queue in the kernel backlog while workers change.
+   */
+  shared: { handle: object; inode: number };
   maxConnections: number;
   maxMessageBytes: number;
   idleTimeoutMs: number;
   intake: Intake;
   queue: Queue;
   metrics: DaemonMetrics;
-  /**
-   * A socket the supervisor bound and passed over IPC (DESIGN section 5). When set, start()
-   * listens on it instead of creating `path`, and stop() closes only this process's copy: the
-   * supervisor keeps the socket, so clients queue in the kernel backlog while workers change.
-   */
-  shared?: { handle: object; inode: number };
+  now?: () => number;
 }
 
 export interface UnixSocketSource {
   start(): Promise<void>;
-  /** Stops accepting, lets open connections finish for up to drainMs, then closes the rest. */
-  stop(drainMs: number): Promise<void>;
+  /**
+   * Stops accepting, lets open connections finish for up to drainMs, then closes the rest.
+   * `drainPath`: the daemon is stopping and the supervisor has moved the socket file there (new
+   * clients fail fast and use their inbox): first accept every connection the kernel already queued.
+   */
+  stop(drainMs: number, drainPath?: string): Promise<void>;
+  /** Stops accepting new connections (the successor takes the queue); open ones carry on. */
+  stopAccepting(): void;
   /** Live check: our server is listening and the path still names our socket. */
   listening(): Promise<boolean>;
   activeConnections(): number;
+  /** Connections waiting for their turn while the queue is congested. */
+  waitingConnections(): number;
 }
 
 /** Kernel accept queue: PHP-FPM pools connect all at once during a spike. Capped by net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
 
-export class SocketInUseError extends Error {
-  constructor(path: string) {
-    super(`another process is already listening on ${path}; refusing to start a second daemon on it`);
-    this.name = 'SocketInUseError';
-  }
-}
-
-interface Connection {
-  /** Close it ourselves (idle, shutdown), keeping its last line only if it is whole. */
-  close: () => void;
-  lastActiveAt: number;
-}
-
 export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
-  const sockets = new Map<Socket, Connection>();
+  const now = o.now ?? Date.now;
+  const connections = new Map<Socket, Connection>();
+  const gate = createIngestGate(o.queue);
+  const sentinels = new Map<string, () => void>();
   let server: Server | null = null;
   let idleSweep: NodeJS.Timeout | null = null;
-  let inode = -1;
-  let paused = false;
-
-  function pauseAll(): void {
-    if (paused) return;
-    paused = true;
-    for (const s of sockets.keys()) s.pause();
-    o.queue.whenRelieved(() => {
-      paused = false;
-      const now = Date.now();
-      for (const [s, c] of sockets) {
-        c.lastActiveAt = now; // the pause was ours; the idle clock restarts
-        s.resume();
-      }
-    });
-  }
+  let handingOver = false;
 
   /**
    * One timer for all connections instead of socket.setTimeout on each: a PHP-FPM burst opens
-   * thousands of short connections, and a per-socket timer is re-armed on every read.
+   * thousands of short connections, and a per-socket timer is re-armed on every read. It keeps
+   * running while the queue is congested: only connections that wait for us are spared.
    */
   function sweepIdle(): void {
-    if (paused) return; // not idle: we stopped reading them
-    const cutoff = Date.now() - o.idleTimeoutMs;
-    for (const c of sockets.values()) {
-      if (c.lastActiveAt < cutoff) {
+    const cutoff = now() - o.idleTimeoutMs;
+    for (const c of connections.values()) {
+      if (c.lastActiveAt() < cutoff && !c.waitingForUs()) {
         o.metrics.connectionClosed('idle_timeout');
         c.close();
       }
@@ -84,86 +70,70 @@ export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
   }
 
   function onConnection(socket: Socket): void {
-    const conn: Connection = { close: closeByUs, lastActiveAt: Date.now() };
-    sockets.set(socket, conn);
+    const conn = handleConnection(socket, {
+      maxMessageBytes: o.maxMessageBytes,
+      intake: o.intake,
+      gate,
+      metrics: o.metrics,
+      onSentinel: (nonce) => sentinels.get(nonce)?.(),
+      now,
+    });
+    connections.set(socket, conn);
     o.metrics.connectionOpened();
-    if (paused) socket.pause();
-    let closedByUs = false;
-    const splitter = createLineSplitter({
-      maxBytes: o.maxMessageBytes,
-      onLine: (line) => {
-        o.intake.handle(line, 'unix');
-        if (o.queue.congested()) pauseAll();
-      },
-      onOversized: (sample) => o.intake.reject('oversized', sample, 'unix'),
-    });
-    socket.on('data', (chunk: Buffer) => {
-      conn.lastActiveAt = Date.now();
-      o.metrics.receivedBytes('unix', chunk.length);
-      splitter.push(chunk);
-    });
-    // The peer closed: a last line without newline still counts if it parses. (allowHalfOpen is
-    // off, so Node ends our side by itself.)
-    socket.on('end', () => splitter.end());
-    socket.on('error', () => undefined); // resets from clients that gave up are normal; 'close' follows
     socket.on('close', () => {
-      sockets.delete(socket);
+      connections.delete(socket);
       o.metrics.connectionEnded();
     });
+  }
 
-    function closeByUs(): void {
-      if (closedByUs) return;
-      closedByUs = true;
-      const partial = splitter.takePartial();
-      // We cut the client off mid-line: keep the line only if it is already a whole message.
-      if (partial) o.intake.handle(partial, 'unix', undefined, 'incomplete');
-      socket.destroy();
-    }
+  /**
+   * The kernel's accept queue is FIFO: once our own probe connection comes out of it, every client
+   * that connected before the socket file was moved has been accepted, and none is left to be
+   * dropped with the socket. (Bounded by drainMs: a probe that another worker accepted is not seen.)
+   */
+  async function acceptBacklog(drainPath: string, drainMs: number): Promise<void> {
+    const nonce = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    const probe = createConnection(drainPath);
+    probe.on('error', () => undefined);
+    await new Promise<void>((resolve) => {
+      sentinels.set(nonce, resolve);
+      timer = setTimeout(resolve, drainMs);
+      probe.once('error', () => resolve()); // nothing listens there: nothing can be queued either
+      probe.write(sentinelLine(nonce));
+    });
+    clearTimeout(timer);
+    sentinels.delete(nonce);
+    probe.destroy();
   }
 
   return {
     async start() {
       idleSweep = setInterval(sweepIdle, Math.max(50, Math.min(1_000, o.idleTimeoutMs / 4)));
       idleSweep.unref();
-      const srv = createServer({ pauseOnConnect: false }, onConnection);
+      const srv = createServer({ pauseOnConnect: false, allowHalfOpen: true }, onConnection);
       srv.maxConnections = o.maxConnections;
       srv.on('drop', () => o.metrics.connectionClosed('too_many_connections'));
-      if (o.shared) {
-        const shared = o.shared;
-        await new Promise<void>((resolve, reject) => {
-          srv.once('error', reject);
-          // listen() on an already bound socket: the kernel keeps one accept queue for every holder
-          srv.listen(shared.handle, LISTEN_BACKLOG, () => {
-            srv.off('error', reject);
-            resolve();
-          });
-        });
-        inode = shared.inode;
-        server = srv;
-        return;
-      }
-      await mkdir(dirname(o.path), { recursive: true });
-      await clearStaleSocket(o.path);
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
-        srv.listen({ path: o.path, backlog: LISTEN_BACKLOG }, () => {
+        // listen() on an already bound socket: the kernel keeps one accept queue for every holder
+        srv.listen(o.shared.handle, LISTEN_BACKLOG, () => {
           srv.off('error', reject);
           resolve();
         });
       });
-      await chmod(o.path, 0o666); // PHP-FPM runs as another user than the daemon
-      inode = (await lstat(o.path)).ino;
       server = srv;
     },
 
-    async stop(drainMs) {
+    async stop(drainMs, drainPath) {
       const srv = server;
       if (!srv) return;
+      if (drainPath && srv.listening) await acceptBacklog(drainPath, drainMs);
       server = null;
       const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
-      const deadline = Date.now() + drainMs;
-      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      for (const c of sockets.values()) {
+      const deadline = now() + drainMs;
+      while (connections.size > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const c of connections.values()) {
         o.metrics.connectionClosed('shutdown');
         c.close();
       }
@@ -171,46 +141,23 @@ export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
       await closed;
     },
 
+    stopAccepting() {
+      handingOver = true;
+      server?.close();
+    },
+
     async listening() {
-      if (!server?.listening) return false;
+      // After stopAccepting the socket still listens: the kernel queues clients for the successor.
+      if (!server?.listening && !handingOver) return false;
       try {
         const st = await lstat(o.path);
-        return st.isSocket() && st.ino === inode; // deleted or replaced: clients can no longer reach us
+        return st.isSocket() && st.ino === o.shared.inode; // deleted or replaced: clients can no longer reach us
       } catch {
         return false;
       }
     },
 
-    activeConnections: () => sockets.size,
+    activeConnections: () => connections.size,
+    waitingConnections: () => gate.waiting(),
   };
-}
-
-/**
- * Removes a socket file left by a crashed run; refuses when something still accepts on it.
- * A process that was just SIGKILLed may hold the socket for a moment, so a live answer is
- * checked a few times before it counts.
- */
-export async function clearStaleSocket(path: string, attempts = 5, pauseMs = 100): Promise<void> {
-  let st;
-  try {
-    st = await lstat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  if (!st.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
-  for (let i = 0; ; i++) {
-    const alive = await new Promise<boolean>((resolve) => {
-      const probe = createConnection(path);
-      probe.once('connect', () => {
-        probe.destroy();
-        resolve(true);
-      });
-      probe.once('error', () => resolve(false)); // ECONNREFUSED: left by a crashed run
-    });
-    if (!alive) break;
-    if (i + 1 >= attempts) throw new SocketInUseError(path);
-    await new Promise((r) => setTimeout(r, pauseMs));
-  }
-  await unlink(path);
 }

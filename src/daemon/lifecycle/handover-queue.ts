@@ -1,4 +1,4 @@
-import type { Batch, IngestSource, Queue, QueueStats } from '../buffer/queue.js';
+import type { Batch, CancellableWait, IngestSource, OnSettled, Queue, QueueStats } from '../buffer/queue.js';
 
 export interface HandoverQueueOptions {
   /** Most items held before activation; more pause the sockets (clients wait, nobody is refused). */
@@ -19,7 +19,7 @@ export interface HandoverQueue extends Queue {
 interface Held {
   item: Buffer;
   source: IngestSource;
-  onSafe: (() => void) | undefined;
+  onSettled: OnSettled | undefined;
   at: number;
 }
 
@@ -46,7 +46,7 @@ export function createHandoverQueue(o: HandoverQueueOptions): HandoverQueue {
       const items = held;
       held = [];
       heldBytes = 0;
-      for (const h of items) q.offer(h.item, h.source, h.onSafe);
+      for (const h of items) q.offer(h.item, h.source, h.onSettled);
       const relief = reliefWaiters;
       reliefWaiters = [];
       for (const cb of relief) q.whenRelieved(cb);
@@ -56,9 +56,9 @@ export function createHandoverQueue(o: HandoverQueueOptions): HandoverQueue {
     },
     active: () => real !== null,
 
-    offer(item, source, onSafe) {
-      if (real) return real.offer(item, source, onSafe);
-      held.push({ item, source, onSafe, at: now() });
+    offer(item, source, onSettled) {
+      if (real) return real.offer(item, source, onSettled);
+      held.push({ item, source, onSettled, at: now() });
       heldBytes += item.length;
     },
     async take(maxItems, maxBytes): Promise<Batch | null> {
@@ -73,6 +73,11 @@ export function createHandoverQueue(o: HandoverQueueOptions): HandoverQueue {
     whenReadable() {
       if (real) return real.whenReadable();
       return new Promise((resolve) => readableWaiters.push(resolve));
+    },
+    whenFilled(items, bytes): CancellableWait {
+      if (real) return real.whenFilled(items, bytes);
+      // Nothing can be taken before activation; the forwarder starts only after it anyway.
+      return { promise: new Promise(() => undefined), cancel: () => undefined };
     },
     congested: () => (real ? real.congested() : full()),
     whenRelieved(cb) {
@@ -89,6 +94,7 @@ export function createHandoverQueue(o: HandoverQueueOptions): HandoverQueue {
       const first = held[0];
       return {
         memoryItems: held.length,
+        spillingItems: 0,
         memoryBytes: heldBytes,
         memoryItemsLimit: o.maxItems,
         spoolSegments: 0,
@@ -98,6 +104,8 @@ export function createHandoverQueue(o: HandoverQueueOptions): HandoverQueue {
         oldestItemAgeMs: first ? Math.max(0, now() - first.at) : 0,
         overflowSegmentsWritten: 0,
         inFlightBatches: 0,
+        inFlightItems: 0,
+        inFlightBytes: 0,
       };
     },
     async stop() {

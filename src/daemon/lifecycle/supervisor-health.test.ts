@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { supervisorHealth, type SupervisorFacts } from './supervisor-health.js';
 
 const facts: SupervisorFacts = {
+  starting: false,
   pid: 10,
   startedAt: 0,
   now: 90_000,

@@ -77,6 +77,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   let rollAgain: RollReason | null = null;
   let restartTimer: NodeJS.Timeout | null = null;
   let shuttingDown = false;
+  let started = false; // the first worker owns the spool and forwards: start-up is over
   let unix: BoundUnixSocket | null = null;
   let udp: UdpSocket | null = null;
   let lock: { release(): Promise<void> } | null = null;
@@ -102,6 +103,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       if (answer) lastAnswer = { at: Date.now(), answer };
       else if (w && lastAnswer && Date.now() - lastAnswer.at < STALE_ANSWER_MS) answer = lastAnswer.answer;
       return supervisorHealth(answer ? { status: answer.status, body: answer.body } : null, {
+        starting: !started && !shuttingDown,
         pid: process.pid,
         startedAt,
         now: Date.now(),
@@ -146,12 +148,20 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   function activateIfAlone(): void {
     if (workers.length !== 1) return;
     const w = workers[0] as WorkerHandle;
+    if (w === standby) standby = null;
+    w.listen(); // a standby left alone (its predecessor crashed) must accept now
     if (activationSent.has(w)) return;
     activationSent.add(w);
     w.activate();
   }
 
-  function spawn(activateNow: boolean): WorkerHandle {
+  /**
+   * A worker started early but not accepting, so that a max_requests replacement is instant: the
+   * old worker stops accepting at exactly its limit and the standby takes the queue at once.
+   */
+  let standby: WorkerHandle | null = null;
+
+  function spawn(activateNow: boolean, listen = true): WorkerHandle {
     if (!unix) throw new Error('supervisor: spawn before the socket is bound');
     generation++;
     const w = forkWorker({
@@ -162,6 +172,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       unix,
       udp,
       activate: activateNow,
+      listen,
       onHeartbeat: checkLimits,
       log,
     });
@@ -174,6 +185,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
 
   function onExit(w: WorkerHandle, exit: WorkerExit): void {
     const planned = shuttingDown || w.stopRequested();
+    if (w === standby) standby = null;
     workers = workers.filter((x) => x !== w);
     activationSent.delete(w);
     const lifetimeMs = Date.now() - w.startedAt;
@@ -207,6 +219,11 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     // A worker that is over the limit right after a replacement (e.g. it just read a big spool)
     // is not helped by another one at once: wait longer each time instead of churning.
     const minLifetimeMs = Math.min(MAX_LIFETIME_FOR_RSS_MS, MIN_LIFETIME_FOR_RSS_MS * 2 ** rssStreak);
+    const limit = config.lifecycle.maxRequests;
+    if (limit > 0 && !standby && beat.requestCount >= 0.75 * limit && beat.requestCount < limit) {
+      standby = spawn(false, false);
+      log.info({ worker_pid: standby.pid, request_count: beat.requestCount, max_requests: limit }, 'started a standby worker for the coming max_requests replacement');
+    }
     const reason = replacementReason(
       { maxMemoryMb: config.lifecycle.maxMemoryMb, maxRequests: config.lifecycle.maxRequests, minLifetimeMs },
       beat.rssBytes,
@@ -231,8 +248,14 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     }
     rolling = true;
     try {
-      const old = workers.filter((w) => w.state() !== 'stopping');
-      const next = spawn(workers.length === 0);
+      if (standby && reason !== 'max_requests') {
+        void standby.stop(); // built for the old config (reload): it never accepted anything, so it just exits
+        standby = null;
+      }
+      const old = workers.filter((w) => w.state() !== 'stopping' && w !== standby);
+      const next = standby ?? spawn(workers.length === 0);
+      standby = null;
+      next.listen();
       try {
         await withTimeout(next.ready, startTimeoutMs, 'the new worker did not start accepting');
       } catch (err) {
@@ -252,14 +275,14 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   }
 
   /** Graceful stop with a deadline: drain, forwarder and flush each get drainMs, plus slack. */
-  async function stopWorker(w: WorkerHandle): Promise<void> {
+  async function stopWorker(w: WorkerHandle, drainPath?: string): Promise<void> {
     const deadlineMs = 3 * config.shutdown.drainMs + 10_000;
     const timer = setTimeout(() => {
       log.error({ worker_pid: w.pid, deadline_ms: deadlineMs }, 'worker did not stop in time: killing it');
       w.kill();
     }, deadlineMs);
     try {
-      await w.stop();
+      await w.stop(drainPath);
     } finally {
       clearTimeout(timer);
     }
@@ -282,7 +305,10 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         }
         const healthAddress = await health.start();
         const first = spawn(true);
+        await withTimeout(first.ready, startTimeoutMs, 'the first worker did not start accepting');
+        await unix.publish(); // only now: a client never finds a socket file that refuses it
         await withTimeout(first.active, startTimeoutMs, 'the first worker did not become ready');
+        started = true;
         const info: DaemonRuntimeInfo = { pid: process.pid, socket: unix.path, health: healthAddress, udp: udp ? udpAddress(udp) : null, dataDir: paths.root };
         await writeJsonAtomic(join(paths.state, 'daemon.json'), info);
         log.info({ socket: info.socket, health: info.health, udp: info.udp, dataDir: info.dataDir, mode: config.buffer.mode, worker_pid: first.pid }, 'daemon ready');
@@ -330,7 +356,13 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       shuttingDown = true;
       if (restartTimer) clearTimeout(restartTimer);
       restartTimer = null;
-      await Promise.all(workers.map((w) => stopWorker(w)));
+      // Issue 9, finding 1: new clients must fail fast (and use their inbox) before anyone stops
+      // accepting, and whatever the kernel already queued must still be read.
+      const drainPath = (await unix?.withdraw().catch((err: unknown) => {
+        log.error({ err }, 'could not move the socket file away before stopping');
+        return null;
+      })) ?? undefined;
+      await Promise.all(workers.map((w) => stopWorker(w, drainPath)));
       await health.stop().catch(() => undefined);
       await unix?.close();
       if (udp) await new Promise<void>((r) => udp?.close(() => r()));

@@ -27,8 +27,12 @@ export interface WorkerHandle {
   /** Last heartbeat: RSS and messages handled. */
   lastHeartbeat(): { rssBytes: number; requestCount: number } | null;
   activate(): void;
-  /** Asks for a graceful stop; returns `exited`. */
-  stop(): Promise<WorkerExit>;
+  /** A standby starts accepting (resolves `ready` once it does). No-op for a worker that listens. */
+  listen(): void;
+  /** Started with listen: false and not yet told to listen. */
+  isStandby(): boolean;
+  /** Asks for a graceful stop; returns `exited`. `drainPath`: see the `stop` message. */
+  stop(drainPath?: string): Promise<WorkerExit>;
   kill(): void;
   health(timeoutMs: number): Promise<Extract<FromWorker, { type: 'health' }> | null>;
   metrics(timeoutMs: number): Promise<Extract<FromWorker, { type: 'metrics' }> | null>;
@@ -45,6 +49,8 @@ export interface ForkWorkerOptions {
   udp: UdpSocket | null;
   /** True when no other worker is alive, so the spool is free at once. */
   activate: boolean;
+  /** False: a standby that accepts only after listen(). */
+  listen: boolean;
   onHeartbeat: (w: WorkerHandle) => void;
   log: Logger;
 }
@@ -54,6 +60,7 @@ export function forkWorker(o: ForkWorkerOptions): WorkerHandle {
   const child: ChildProcess = fork(o.modulePath, o.args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
   let state: WorkerState = 'starting';
   let stopRequested = false;
+  let standby = !o.listen;
   let heartbeat: { rssBytes: number; requestCount: number } | null = null;
   let nextId = 1;
   const waiting = new Map<number, (msg: FromWorker | null) => void>();
@@ -122,10 +129,16 @@ export function forkWorker(o: ForkWorkerOptions): WorkerHandle {
     activate() {
       send({ type: 'activate' });
     },
-    stop() {
+    listen() {
+      if (!standby) return;
+      standby = false;
+      send({ type: 'listen' });
+    },
+    isStandby: () => standby,
+    stop(drainPath) {
       if (!stopRequested && state !== 'exited') {
         state = 'stopping';
-        send({ type: 'stop' }); // once: a repeated stop would read as "exit now" to the worker
+        send(drainPath ? { type: 'stop', drainPath } : { type: 'stop' }); // once: a repeated stop would read as "exit now" to the worker
       }
       stopRequested = true;
       return exited;
@@ -166,6 +179,6 @@ export function forkWorker(o: ForkWorkerOptions): WorkerHandle {
   child.on('error', (err) => o.log.error({ err, pid: child.pid }, 'worker process error'));
 
   if (o.udp) send({ type: 'udp-socket' }, o.udp);
-  send({ type: 'start', config: o.config, generation: o.generation, socketInode: o.unix.inode, activate: o.activate }, o.unix.handle);
+  send({ type: 'start', config: o.config, generation: o.generation, socketInode: o.unix.inode, activate: o.activate, listen: o.listen }, o.unix.handle);
   return handle;
 }

@@ -31,8 +31,19 @@ export function runWorker(): void {
   const spoolFree = new Promise<void>((resolve) => (activate = resolve));
   let exiting = false;
   let dataDir: string | null = null;
+  let listenRequested = false;
 
-  function stopAndExit(reason: string): void {
+  function listenNow(w: RunningWorker): void {
+    w.listen().then(
+      () => send({ type: 'ready' }),
+      (err: unknown) => {
+        log?.fatal({ err }, 'standby worker could not listen');
+        process.exit(1);
+      },
+    );
+  }
+
+  function stopAndExit(reason: string, drainPath?: string): void {
     if (exiting) {
       log?.warn({ reason }, 'second stop request: exiting now');
       process.exit(1);
@@ -41,7 +52,7 @@ export function runWorker(): void {
     log?.info({ reason }, 'worker stopping: draining connections and flushing memory to the spool');
     const w = worker;
     if (!w) process.exit(0);
-    w.stop().then(
+    w.stop(drainPath).then(
       () => process.exit(0),
       (err: unknown) => {
         log?.fatal({ err }, 'worker graceful stop failed');
@@ -67,10 +78,14 @@ export function runWorker(): void {
         dataDir = config.dataDir;
         if (msg.activate) activated = true;
         if (msg.activate) activate();
-        startWorkerDaemon(config, logger, { unix: { handle: handle as object, inode: msg.socketInode }, udp: udpSocket }, spoolFree).then(
+        const beatNow = (): void => {
+          void worker?.requestCount().then((requestCount) => send({ type: 'heartbeat', rssBytes: process.memoryUsage.rss(), requestCount }), () => undefined);
+        };
+        startWorkerDaemon(config, logger, { unix: { handle: handle as object, inode: msg.socketInode }, udp: udpSocket }, spoolFree, { listenNow: msg.listen, onLimit: beatNow }).then(
           (w) => {
             worker = w;
-            send({ type: 'ready' });
+            if (msg.listen) send({ type: 'ready' });
+            else if (listenRequested) listenNow(w);
             w.active.then(
               () => {
                 send({ type: 'active' });
@@ -97,8 +112,12 @@ export function runWorker(): void {
         activated = true;
         activate();
         return;
+      case 'listen':
+        listenRequested = true;
+        if (worker) listenNow(worker);
+        return;
       case 'stop':
-        if (!exiting) stopAndExit('supervisor'); // only a second signal means exit now
+        if (!exiting) stopAndExit('supervisor', msg.drainPath); // only a second signal means exit now
         return;
       case 'health':
         worker?.report().then(

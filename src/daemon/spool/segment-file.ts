@@ -66,8 +66,10 @@ export interface SegmentContent {
  * line must be complete. Lines are parsed only when the cheap check fails or for the last line,
  * so start-up over a 1 GiB spool stays fast; the listener still validates every line it stores.
  */
-export async function readSegment(path: string): Promise<SegmentContent> {
-  return splitSegment(await readFile(path));
+export async function readSegment(path: string, knownBytes?: number): Promise<SegmentContent> {
+  const data = await readFile(path);
+  // Bytes past what the spool wrote as whole lines are the remains of a failed write, never items.
+  return splitSegment(knownBytes !== undefined && data.length > knownBytes ? data.subarray(0, knownBytes) : data);
 }
 
 export function splitSegment(data: Buffer): SegmentContent {

@@ -1,6 +1,6 @@
-import { mkdir, open, readdir, rename, statfs, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { byteLength, fsyncDir, readSegment, withNewlines, writeAll, writeSegmentAtomic } from './segment-file.js';
+import { byteLength, fsyncDir, readSegment, withNewlines, writeAll, writeSegmentAtomic, type SegmentContent } from './segment-file.js';
 import { OPEN_SUFFIX, TEMP_SUFFIX, isSegmentName, segmentName } from './segment-name.js';
 
 export interface SpoolOptions {
@@ -46,7 +46,8 @@ export interface Spool {
   sync(): Promise<void>;
   /** Durable mode: fsync, close and rename the open segment so it becomes an ordinary segment. */
   sealOpen(): Promise<void>;
-  openSegment(): { items: number; bytes: number } | null;
+  /** The open durable segment; `firstAt` is its first item's accept time (unix ms, from its name). */
+  openSegment(): { items: number; bytes: number; firstAt: number } | null;
   /** Sealed segments, oldest first. */
   segments(): readonly SegmentInfo[];
   read(name: string): Promise<Buffer[]>;
@@ -55,6 +56,8 @@ export interface Spool {
   totalItems(): number;
   /** Live check for /health: can we create, fsync and delete a file in the spool? */
   probeWritable(): Promise<boolean>;
+  /** Free bytes on the spool's filesystem (statfs, re-read at most once a second). */
+  freeBytes(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -62,8 +65,10 @@ interface OpenSegment {
   name: string;
   fh: FileHandle;
   items: number;
+  /** Bytes of whole lines written so far. */
   bytes: number;
   dirty: boolean;
+  firstAt: number;
 }
 
 export function createSpool(options: SpoolOptions): Spool {
@@ -74,6 +79,8 @@ export function createSpool(options: SpoolOptions): Spool {
   let open_: OpenSegment | null = null;
   let freeBytesAt = 0;
   let freeBytesCache = Number.POSITIVE_INFINITY;
+  const cutAt = new Map<string, number>(); // segments whose tail past this length is a failed write
+  let sealing: OpenSegment | null = null;
 
   function addToIndex(info: SegmentInfo): void {
     // Usually the newest; a released batch spooled late sorts earlier (its first item is older).
@@ -120,28 +127,69 @@ export function createSpool(options: SpoolOptions): Spool {
     index.splice(i, 1);
     indexBytes -= info.bytes;
     indexItems -= info.items;
+    cutAt.delete(name);
     await unlink(join(options.dir, name)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
   }
 
-  async function quarantine(name: string): Promise<void> {
+  /** A hard link into quarantine/ keeps the original for inspection without needing free space. */
+  async function keepForInspection(name: string): Promise<void> {
     await mkdir(options.quarantineDir, { recursive: true });
-    await rename(join(options.dir, name), join(options.quarantineDir, `segment-${now()}-${name}`));
+    await link(join(options.dir, name), join(options.quarantineDir, `segment-${now()}-${name}`)).catch(() => undefined);
+  }
+
+  /**
+   * Replaces segment `from` by `to` holding only its good lines (atomic write over the name). On a
+   * full disk the rewrite can fail: then the original stays in place, its good lines are still
+   * served by read(), and the salvage is tried again at the next read. Never loses a good line.
+   */
+  async function salvage(from: string, to: string, content: SegmentContent): Promise<void> {
+    if (content.badLines > 0) await keepForInspection(from);
+    try {
+      if (content.items.length > 0) await writeSegmentAtomic(options.dir, to, content.items);
+      if (from !== to || content.items.length === 0) await unlink(join(options.dir, from)).catch(() => undefined);
+    } catch {
+      await unlink(join(options.dir, to + TEMP_SUFFIX)).catch(() => undefined);
+      if (from !== to) await rename(join(options.dir, from), join(options.dir, to));
+    }
+  }
+
+  /**
+   * Truncates the open segment to the bytes of its whole lines (it is opened O_APPEND, so the next
+   * write lands right after them). If even that fails, seals it there: read() stops at that length,
+   * and new appends go to a new file.
+   */
+  async function cutBack(seg: OpenSegment): Promise<void> {
+    try {
+      await seg.fh.truncate(seg.bytes);
+    } catch {
+      cutAt.set(seg.name, seg.bytes);
+      await sealOpen().catch(() => undefined); // recovery at the next start salvages a torn tail
+    }
   }
 
   async function sealOpen(): Promise<void> {
     const seg = open_;
     if (!seg) return;
     open_ = null;
+    sealing = seg; // still counted in the totals while it changes name: /health must not see it vanish
     try {
-      await seg.fh.datasync();
+      try {
+        await seg.fh.datasync();
+      } finally {
+        await seg.fh.close();
+      }
+      if (seg.items === 0) {
+        await unlink(join(options.dir, seg.name + '.open')).catch(() => undefined); // every write to it failed
+        return;
+      }
+      await rename(join(options.dir, seg.name + '.open'), join(options.dir, seg.name));
+      await fsyncDir(options.dir);
+      addToIndex({ name: seg.name, items: seg.items, bytes: seg.bytes });
     } finally {
-      await seg.fh.close();
+      sealing = null;
     }
-    await rename(join(options.dir, seg.name + '.open'), join(options.dir, seg.name));
-    await fsyncDir(options.dir);
-    addToIndex({ name: seg.name, items: seg.items, bytes: seg.bytes });
   }
 
   return {
@@ -168,13 +216,8 @@ export function createSpool(options: SpoolOptions): Spool {
           if (content.badLines > 0) {
             report.badLines += content.badLines;
             report.quarantinedSegments++;
-            // keep the original for inspection, then write back the lines that are still good
-            await mkdir(options.quarantineDir, { recursive: true });
-            await rename(join(options.dir, name), join(options.quarantineDir, `segment-${now()}-${name}`));
-          } else {
-            await unlink(join(options.dir, name));
           }
-          if (content.items.length > 0) await writeSegmentAtomic(options.dir, final, content.items);
+          await salvage(name, final, content); // keeps the original in quarantine/ when it had bad lines
         }
         if (content.items.length === 0) continue;
         addToIndex({ name: final, items: content.items.length, bytes: byteLength(content.items) + content.items.length });
@@ -209,13 +252,17 @@ export function createSpool(options: SpoolOptions): Spool {
       try {
         if (!open_) {
           const name = segmentName(atMs, seq);
-          const fh = await open(join(options.dir, name + '.open'), 'wx');
-          open_ = { name, fh, items: 0, bytes: 0, dirty: false };
+          // O_APPEND: after a failed write is truncated away, the next one must not leave a hole
+          const fh = await open(join(options.dir, name + '.open'), 'ax');
+          open_ = { name, fh, items: 0, bytes: 0, dirty: false, firstAt: atMs };
           await fsyncDir(options.dir); // the new name must survive a crash as well as its bytes
         }
         await writeAll(open_.fh, withNewlines(items));
       } catch (error) {
-        return { kind: 'dropped', reason: 'disk_error', error };
+        // A write cut short (ENOSPC, EIO) may have left part of a line: cut the file back to its
+        // last whole line, so no torn line is ever forwarded and the dropped count is exact.
+        if (open_) await cutBack(open_);
+        return { kind: 'dropped', reason: (error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'spool_full' : 'disk_error', error };
       }
       open_.items += items.length;
       open_.bytes += bytes;
@@ -230,15 +277,14 @@ export function createSpool(options: SpoolOptions): Spool {
     },
 
     sealOpen,
-    openSegment: () => (open_ ? { items: open_.items, bytes: open_.bytes } : null),
+    openSegment: () => (open_ ? { items: open_.items, bytes: open_.bytes, firstAt: open_.firstAt } : null),
     segments: () => index,
 
     async read(name) {
-      const content = await readSegment(join(options.dir, name));
+      const content = await readSegment(join(options.dir, name), cutAt.get(name));
       if (content.badLines > 0 || content.tornTail) {
-        // Changed under us (bit rot, a hand edit): keep the good lines, quarantine the rest.
-        await quarantine(name);
-        await writeSegmentAtomic(options.dir, name, content.items);
+        // Changed under us (bit rot, a hand edit): keep the good lines, quarantine the original.
+        await salvage(name, name, content);
         const i = index.findIndex((s) => s.name === name);
         if (i !== -1) {
           const old = index[i] as SegmentInfo;
@@ -251,8 +297,9 @@ export function createSpool(options: SpoolOptions): Spool {
     },
 
     remove,
-    totalBytes: () => indexBytes + (open_?.bytes ?? 0),
-    totalItems: () => indexItems + (open_?.items ?? 0),
+    freeBytes,
+    totalBytes: () => indexBytes + (open_?.bytes ?? 0) + (sealing?.bytes ?? 0),
+    totalItems: () => indexItems + (open_?.items ?? 0) + (sealing?.items ?? 0),
 
     async probeWritable() {
       const probe = join(options.dir, `.probe-${process.pid}${TEMP_SUFFIX}`);

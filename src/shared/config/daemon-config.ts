@@ -54,11 +54,23 @@ export const daemonConfigSchema = z.strictObject({
     .strictObject({
       /** Listener base URL; null turns forwarding off (everything stays in the spool). */
       url: httpUrl.nullable().default('http://127.0.0.1:8443'),
+      /**
+       * Several listeners (DESIGN section 11): batches go to one healthy URL at a time, round robin;
+       * each URL has its own circuit breaker. When set, it replaces `url`.
+       */
+      urls: z.array(httpUrl).min(1).nullable().default(null),
       token: z.string().default(''),
       batchItems: z.number().int().min(1).default(500),
       /** Uncompressed bytes per batch. 4 MiB. */
       batchBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
-      flushIntervalMs: z.number().int().min(1).default(1_000),
+      /** A partial batch goes this long after its oldest item arrived (full batches go at once). 200 ms. */
+      lingerMs: z.number().int().min(1).default(200),
+      /** DESIGN section 4's older name for lingerMs; when set, it wins. */
+      flushIntervalMs: z.number().int().min(1).optional(),
+      /** `gzip` (default) or `none` (the listener takes both). */
+      compression: z.enum(['none', 'gzip']).default('gzip'),
+      /** zlib level for gzip, 1 (fastest, default) to 9. */
+      compressionLevel: z.number().int().min(1).max(9).default(1),
       concurrency: z.number().int().min(1).max(16).default(1),
       connectTimeoutMs: z.number().int().min(1).default(2_000),
       timeoutMs: z.number().int().min(1).default(5_000),
@@ -89,3 +101,14 @@ export const daemonConfigSchema = z.strictObject({
 });
 
 export type DaemonConfig = z.infer<typeof daemonConfigSchema>;
+
+/** The listener URLs the forwarder sends to: `forward.urls`, else the one `forward.url`, else none. */
+export function forwardUrls(f: DaemonConfig['forward']): string[] {
+  if (f.urls && f.urls.length > 0) return [...f.urls];
+  return f.url ? [f.url] : [];
+}
+
+/** The effective linger: the DESIGN name `flushIntervalMs` wins when it is set. */
+export function forwardLingerMs(f: DaemonConfig['forward']): number {
+  return f.flushIntervalMs ?? f.lingerMs;
+}

@@ -1,8 +1,8 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { parseHostPort } from '../config/parse-host-port.js';
 
-/** `failing` answers 503; the others 200. */
-export type HealthStatus = 'ok' | 'degraded' | 'failing';
+/** `failing` answers 503; the others (`starting` included: docs/daemon.md) 200. */
+export type HealthStatus = 'ok' | 'degraded' | 'starting' | 'failing';
 
 export interface HealthServerOptions {
   bind: string;
