@@ -13,15 +13,16 @@ import { numberArray, textArray } from './pg-arrays.js';
 const SUMMARY_COLUMNS = ['id', 'project', 'source', 'correlation_id', 'ts', 'method', 'url', 'endpoint', 'status', 'duration_ms', 'host', 'sql_count', 'sql_ms', 'is_error'];
 /**
  * A profile's row and its payload in one statement (as many parameters and round trips as one
- * table): the narrow row goes to `requests`, the payload to `request_bodies` (migration 5).
+ * table): the narrow row goes to `requests`, the payload and the exporter's facts to
+ * `request_bodies` (migration 6).
  */
 const REQUESTS: RowShape = {
   name: 'requests_bodies',
-  columns: [...SUMMARY_COLUMNS, 'encoding', 'body'],
-  types: ['bigint', 'text', 'text', 'text', 'float8', 'text', 'text', 'text', 'int', 'float8', 'text', 'int', 'float8', 'boolean', 'smallint', 'bytea'],
-  sql: (tuples) => `WITH v (${SUMMARY_COLUMNS.join(', ')}, encoding, body) AS (VALUES ${tuples}),
+  columns: [...SUMMARY_COLUMNS, 'encoding', 'body', 'facts'],
+  types: ['bigint', 'text', 'text', 'text', 'float8', 'text', 'text', 'text', 'int', 'float8', 'text', 'int', 'float8', 'boolean', 'smallint', 'bytea', 'text'],
+  sql: (tuples) => `WITH v (${SUMMARY_COLUMNS.join(', ')}, encoding, body, facts) AS (VALUES ${tuples}),
     r AS (INSERT INTO requests (${SUMMARY_COLUMNS.join(', ')}) SELECT ${SUMMARY_COLUMNS.join(', ')} FROM v)
-    INSERT INTO request_bodies (id, ts, encoding, body) SELECT id, ts, encoding, body FROM v`,
+    INSERT INTO request_bodies (id, ts, encoding, body, facts) SELECT id, ts, encoding, body, facts FROM v`,
 };
 const ACTIVITY = insertInto('db_activity', ['id', 'project', 'source', 'record_key', 'ts', 'encoding', 'body']);
 
@@ -124,7 +125,7 @@ export async function insertBatchPg(d: PgIngestDeps, records: readonly Extracted
       if (res.kind !== 'accepted') return;
       const p = packed[i] as PackedPayload;
       newProfiles.push(r);
-      requestRows.push([res.rowId, r.project, r.source, r.correlationId, r.timestamp, r.method, r.url, r.endpoint, r.status, r.durationMs, r.host, r.sqlCount, r.sqlMs, r.isError, ENCODING_CODE[p.encoding], p.bytes]);
+      requestRows.push([res.rowId, r.project, r.source, r.correlationId, r.timestamp, r.method, r.url, r.endpoint, r.status, r.durationMs, r.host, r.sqlCount, r.sqlMs, r.isError, ENCODING_CODE[p.encoding], p.bytes, r.facts]);
     });
     const activityRows: unknown[][] = [];
     const links: { id: string[]; activity: number[]; ts: number[] } = { id: [], activity: [], ts: [] };

@@ -51,7 +51,7 @@ export const PG_MIGRATIONS: readonly { version: number; description: string; sql
         body bytea NOT NULL
       ) PARTITION BY RANGE (ts);
       -- Payloads arrive Brotli-packed (payload-codec.ts): no second compression. (Moved to
-      -- request_bodies by migration 5: toast_tuple_target did not keep small ones out of the row.)
+      -- request_bodies by migration 6: toast_tuple_target did not keep small ones out of the row.)
       ALTER TABLE requests ALTER COLUMN body SET STORAGE EXTERNAL;
       CREATE INDEX requests_ts ON requests (ts, id);
       CREATE INDEX requests_project_ts ON requests (project, ts, id);
@@ -206,7 +206,16 @@ export const PG_MIGRATIONS: readonly { version: number; description: string; sql
   },
   {
     version: 5,
-    description: 'payloads in their own table (request_bodies), so search scans read narrow rows',
+    description: 'exporters: requests.facts, what the OTLP exporter needs from a profile, kept at ingest while one is configured',
+    sql: `
+      -- Compact JSON (export-facts.ts); NULL = not kept (older rows, OTLP off): the exporter derives it from the payload.
+      -- No default, so adding it to the partitioned table rewrites nothing.
+      ALTER TABLE requests ADD COLUMN facts text;
+    `,
+  },
+  {
+    version: 6,
+    description: 'payloads (and export facts) in their own table, request_bodies, so search scans read narrow rows',
     sql: `
       -- toast_tuple_target only applies to rows over ~2 KB (TOAST_TUPLE_THRESHOLD), so a Brotli-packed
       -- payload under that stayed in the requests row: ~1.3 KB rows for the bench's 2 KB profiles,
@@ -219,7 +228,9 @@ export const PG_MIGRATIONS: readonly { version: number; description: string; sql
         id bigint NOT NULL,
         ts float8 NOT NULL,
         encoding smallint NOT NULL,
-        body bytea NOT NULL
+        body bytea NOT NULL,
+        -- The OTLP exporter's facts (migration 5), beside the payload it is derived from: read only by the exporter.
+        facts text
       ) PARTITION BY RANGE (ts);
       ALTER TABLE request_bodies ALTER COLUMN body SET STORAGE EXTERNAL;
       CREATE INDEX request_bodies_ts_id ON request_bodies (ts, id);
@@ -234,8 +245,8 @@ export const PG_MIGRATIONS: readonly { version: number; description: string; sql
           EXECUTE format('CREATE TABLE %I PARTITION OF request_bodies %s WITH (toast_tuple_target = 8160)', 'request_bodies_' || substr(p.name, length('requests_') + 1), p.bound);
         END LOOP;
       END $$;
-      INSERT INTO request_bodies (id, ts, encoding, body) SELECT id, ts, encoding, body FROM requests;
-      ALTER TABLE requests DROP COLUMN body, DROP COLUMN encoding;
+      INSERT INTO request_bodies (id, ts, encoding, body, facts) SELECT id, ts, encoding, body, facts FROM requests;
+      ALTER TABLE requests DROP COLUMN body, DROP COLUMN encoding, DROP COLUMN facts;
     `,
   },
 ];
