@@ -84,7 +84,7 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
   });
   const quarantine = createQuarantine({ dir: paths.quarantine });
   await quarantine.start();
-  const intake = countHandled(createIntake(q, metrics, quarantine, logLimited), config.lifecycle.maxRequests, () => {
+  const intake = countHandled(createIntake(q, metrics, quarantine, logLimited, config.ingest.validation), config.lifecycle.maxRequests, () => {
     // Stop accepting now rather than at the next heartbeat: the successor (already started as a
     // standby at 3/4 of the limit) takes the queue, so the limit holds under load (finding 9).
     unix.stopAccepting();
