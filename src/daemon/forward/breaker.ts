@@ -11,7 +11,7 @@ import {
 } from 'cockatiel';
 import type { ForwardHealth } from '../health/health-report.js';
 import { halfOpenDelayMs } from './backoff.js';
-import { readJson, writeJsonAtomic } from './state-file.js';
+import { readJson, writeJsonAtomic } from '../../shared/fs/json-file.js';
 import type { SendOutcome } from './send-outcome.js';
 
 /**
