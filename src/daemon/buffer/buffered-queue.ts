@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Spool, WriteResult } from '../spool/spool.js';
 import { segmentTime } from '../spool/segment-name.js';
-import type { DaemonMetrics } from '../health/metrics.js';
+import type { BufferMetrics } from './buffer-metrics.js';
 import type { Batch, CancellableWait, Queue, QueueStats } from './queue.js';
 import { createDurableAppender } from './durable-appender.js';
 
@@ -15,7 +15,7 @@ export interface BufferedQueueOptions {
   spool: Spool;
   /** Segment names held by in-flight batches; shared with the spool's quota. */
   busySegments: Set<string>;
-  metrics: DaemonMetrics;
+  metrics: BufferMetrics;
   log: Logger;
   now?: () => number;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { IngestSource, OnSettled, SettleOutcome } from './queue.js';
 import type { Spool, WriteResult } from '../spool/spool.js';
-import type { DaemonMetrics } from '../health/metrics.js';
+import type { BufferMetrics } from './buffer-metrics.js';
 
 export interface PendingItem {
   bytes: Buffer;
@@ -23,7 +23,7 @@ export interface DurableAppenderOptions {
   onWrite: (result: WriteResult, items: number) => boolean;
   /** After each append: the queue wakes readers and paused ingest. */
   onProgress: () => void;
-  metrics: DaemonMetrics;
+  metrics: BufferMetrics;
   log: Logger;
 }
 
