@@ -31,7 +31,9 @@ export interface DurableAppender {
   offer(item: PendingItem): void;
   /** Items waiting for their append are over the memory limits: ingest should pause. */
   congested(): boolean;
+  /** Items (and their bytes) offered and not yet appended. */
   waiting(): number;
+  waitingBytes(): number;
   /** Resolves once everything offered so far is appended (or dropped by policy). */
   drain(): Promise<void>;
   stop(): void;
@@ -121,6 +123,7 @@ export function createDurableAppender(o: DurableAppenderOptions): DurableAppende
     },
     congested: () => pending.length >= o.memoryItems || pendingBytes >= o.memoryBytes,
     waiting: () => pending.length,
+    waitingBytes: () => pendingBytes,
     async drain() {
       while (scheduled || pending.length > 0) {
         if (!scheduled) {
