@@ -195,6 +195,7 @@ export async function startWorkerPipeline(config: DaemonConfig, log: Logger, soc
         worker: {
           requestCount: snapshot.acceptedTotal + snapshot.rejectedTotal,
           rssBytes: process.memoryUsage.rss(),
+          memory: process.memoryUsage(),
           memoryLimitMb: config.lifecycle.maxMemoryMb,
           restarts: 0, // the supervisor fills in its count
           maxRequests: config.lifecycle.maxRequests,

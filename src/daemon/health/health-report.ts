@@ -29,7 +29,7 @@ export interface HealthInputs {
   startedAt: number;
   now: number;
   spoolPath: string;
-  worker: { requestCount: number; rssBytes: number; memoryLimitMb: number; restarts: number; maxRequests: number };
+  worker: { requestCount: number; rssBytes: number; memoryLimitMb: number; restarts: number; maxRequests: number; memory?: NodeJS.MemoryUsage };
   forward: ForwardHealth | null;
   /** Unix ms of the latest drop by policy, 0 if none. */
   lastDropAt: number;
@@ -80,6 +80,10 @@ export function healthReport(i: HealthInputs): { status: HealthStatus; body: Rec
         worker: {
           request_count: i.worker.requestCount,
           memory_usage_mb: mb(i.worker.rssBytes),
+          // where the RSS goes: V8 heap (used of total), Buffers outside it (message bytes)
+          ...(i.worker.memory
+            ? { heap_used_mb: mb(i.worker.memory.heapUsed), heap_total_mb: mb(i.worker.memory.heapTotal), external_mb: mb(i.worker.memory.external), array_buffers_mb: mb(i.worker.memory.arrayBuffers) }
+            : {}),
           memory_limit_mb: i.worker.memoryLimitMb,
           restarts: i.worker.restarts,
           max_requests: i.worker.maxRequests,
