@@ -8,20 +8,25 @@
  *    (/metrics of every listener), PostgreSQL CPU per profile (utime+stime from /proc of the
  *    backends serving the bench database; the server's background writers are shared with other
  *    work on this machine, so they are reported apart), and the ratio pg/sqlite of listener CPU.
- * 2. Queries: a PostgreSQL store seeded with --profiles (default 1,000,000) ~2 KB profiles over the
- *    last 24 h through the store's own insert, then a listener on it answers search, rankings,
- *    timeseries and detail over HTTP; p50/p95 per kind.
+ * 2. Queries: the same --profiles (default 1,000,000) ~2 KB profiles over the last 24 h in both
+ *    stores (seeded through the SQLite store, copied to PostgreSQL with `store migrate`'s code),
+ *    one listener on each answers search, rankings, timeseries and detail over HTTP, rounds
+ *    alternating between them; p50/p95 per kind and store.
  * 3. On paper: listener and database cores for a fleet sending 100,000 profiles/s, from the
  *    per-profile CPU costs.
  *
  *   npm run bench -- --only listener-pg [--ingest-profiles 40000] [--rounds 2] [--senders 4]
- *                                       [--profiles 1000000] [--query-rounds 40] [--ingest-only]
+ *                                       [--profiles 1000000] [--query-rounds 40]
+ *                                       [--ingest-only | --query-only] [--seed-dir DIR]
+ *
+ * --seed-dir keeps the seeded query stores (DIR/listener.db, DIR/seed.json and the database named
+ * there) for the next run with the same --profiles; drop the database yourself when done.
  *
  * Needs the machine's PostgreSQL on 127.0.0.1:5432 (BITVILLE_BENCH_PG=postgres://user@host:port);
  * a database is created for the run and dropped after it. Results: bench/results/listener-pg.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,7 +36,8 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { extractRecord } from '../src/listener/extract/extract-record.js';
 import { pgTarget } from '../src/listener/store/postgres/pg-connection.js';
-import { openPostgresStore } from '../src/listener/store/postgres/postgres-store.js';
+import { createSqliteStore } from '../src/listener/store/sqlite/sqlite-store.js';
+import { copySqliteToPostgres } from '../src/listener/store/store-copy.js';
 import { createLogger } from '../src/shared/telemetry/logger.js';
 import { ENDPOINTS, makeProfile, PROJECT } from './lib/php-profiles.js';
 
@@ -46,6 +52,9 @@ const { values: args } = parseArgs({
     profiles: { type: 'string', default: '1000000' },
     'query-rounds': { type: 'string', default: '40' },
     'ingest-only': { type: 'boolean', default: false },
+    'query-only': { type: 'boolean', default: false },
+    /** Keep the seeded query stores here and reuse them in the next run (seeding 1 M takes minutes). */
+    'seed-dir': { type: 'string' },
   },
   strict: false,
 });
@@ -195,50 +204,87 @@ async function ingestPg(round: number): Promise<Record<string, number>> {
   }
 }
 
-// ---------- 2. queries over a large PostgreSQL store ----------
-async function queries(): Promise<{ seed: Record<string, number>; timings: Record<string, { p50_ms: number; p95_ms: number; n: number }> }> {
-  const db = `bv_bench_query_${process.pid}`;
-  await admin('postgres', (c) => c.query(`CREATE DATABASE ${db}`));
-  const dir = mkdtempSync(join(tmpdir(), 'bitville-bench-pgq-'));
-  try {
-    const now = Math.floor(Date.now() / 1000);
-    const from = now - 24 * 3600;
-    const t = pgTarget({ url: `${SERVER}/${db}`, poolSize: 4, connectTimeoutMs: 5000, statementTimeoutMs: 0, sslmode: null, sslRootCert: null, sslCert: null, sslKey: null });
-    if (!t.ok) throw new Error(t.message);
-    const store = await openPostgresStore({ target: t.target, retentionDays: 7, partitionsAhead: 1, log: createLogger({ level: 'warn', format: 'json' }) });
-    const s0 = performance.now();
-    const ids: string[] = [];
-    for (let done = 0; done < SEED; done += 5000) {
-      const n = Math.min(5000, SEED - done);
-      const records = Array.from({ length: n }, (_, i) => {
-        const p = makeProfile(from + ((done + i) / SEED) * 24 * 3600, false);
-        if ((done + i) % 997 === 0) ids.push(String(p.correlation_id));
-        return extractRecord(p, Buffer.from(JSON.stringify(p)));
-      });
-      await store.insertBatch(records);
-      if ((done / 5000) % 20 === 0) process.stdout.write(`\rseeded ${done + n}/${SEED}`);
-    }
-    await store.close();
-    const seedS = (performance.now() - s0) / 1000;
-    process.stdout.write(`\rseeded ${SEED} profiles in ${seedS.toFixed(1)} s\n`);
-    await admin(db, (c) => c.query('VACUUM ANALYZE'));
-    const size = await admin(db, async (c) => Number((await c.query<{ b: string }>('SELECT pg_database_size(current_database()) AS b')).rows[0]?.b));
+// ---------- 2. queries over the same large store, on both ----------
+interface Seed {
+  profiles: number;
+  /** The clock the seed's 24 h ended at: windows are relative to it, so a kept seed can be queried later. */
+  now: number;
+  database: string;
+  /** Correlation ids for the detail requests. */
+  ids: string[];
+  seconds: { sqlite: number; pg_copy: number };
+}
 
-    const l = await spawnListener(dir, { url: `${SERVER}/${db}` });
-    const timings: Record<string, number[]> = {};
-    const auth = { Authorization: `Bearer ${TOKEN}` };
-    const get = async (kind: string, path: string): Promise<unknown> => {
-      const t0 = performance.now();
-      const res = await fetch(`${l.url}${path}`, { headers: auth });
-      const body: unknown = await res.json();
-      if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
-      (timings[kind] ??= []).push(performance.now() - t0);
-      return body;
-    };
+/**
+ * The same data in both stores: seeded once through the SQLite store's own insert (~2 KB profiles
+ * over 24 h, as the issue 4 bench), then copied into PostgreSQL by `store migrate`'s code path
+ * (store-copy.ts: the PostgreSQL insert for the rows, the rollup rows as they are). With
+ * `--seed-dir` the stores are kept there (listener.db, seed.json, the database named in it) and
+ * reused by the next run with the same --profiles.
+ */
+async function seedStores(dir: string): Promise<Seed> {
+  const file = join(dir, 'listener.db');
+  const meta = join(dir, 'seed.json');
+  if (existsSync(meta)) {
+    const kept = JSON.parse(readFileSync(meta, 'utf8')) as Seed;
+    if (kept.profiles === SEED) return kept;
+    throw new Error(`${meta} holds ${kept.profiles} profiles, not --profiles ${SEED}: use another --seed-dir`);
+  }
+  const database = `bv_bench_query_${process.pid}`;
+  await admin('postgres', (c) => c.query(`CREATE DATABASE ${database}`));
+  const now = Math.floor(Date.now() / 1000);
+  const from = now - 24 * 3600;
+  const ids: string[] = [];
+  const s0 = performance.now();
+  const sqlite = createSqliteStore({ file });
+  for (let done = 0; done < SEED; done += 5000) {
+    const n = Math.min(5000, SEED - done);
+    const records = Array.from({ length: n }, (_, i) => {
+      const p = makeProfile(from + ((done + i) / SEED) * 24 * 3600, false);
+      if ((done + i) % 997 === 0) ids.push(String(p.correlation_id));
+      return extractRecord(p, Buffer.from(JSON.stringify(p)));
+    });
+    await sqlite.insertBatch(records);
+    if ((done / 5000) % 20 === 0) process.stdout.write(`\rseeded SQLite ${done + n}/${SEED}`);
+  }
+  await sqlite.close();
+  const s1 = performance.now();
+  const t = pgTarget({ url: `${SERVER}/${database}`, poolSize: 2, connectTimeoutMs: 5000, statementTimeoutMs: 0, sslmode: null, sslRootCert: null, sslCert: null, sslKey: null });
+  if (!t.ok) throw new Error(t.message);
+  await copySqliteToPostgres({ from: file, to: t.target, batch: 5000, log: createLogger({ level: 'warn', format: 'json' }), progress: (p) => process.stdout.write(`\rcopied to PostgreSQL: ${p.table} ${p.read}/${p.of}      `) });
+  await admin(database, (c) => c.query('VACUUM ANALYZE'));
+  const seed: Seed = { profiles: SEED, now, database, ids, seconds: { sqlite: r2((s1 - s0) / 1000), pg_copy: r2((performance.now() - s1) / 1000) } };
+  writeFileSync(meta, JSON.stringify(seed));
+  process.stdout.write(`\rseeded ${SEED} profiles: SQLite ${seed.seconds.sqlite} s, copy to PostgreSQL ${seed.seconds.pg_copy} s\n`);
+  return seed;
+}
+
+type Timings = Record<string, { p50_ms: number; p95_ms: number; n: number }>;
+
+async function queries(): Promise<{ seed: Record<string, number>; sqlite: Timings; pg: Timings }> {
+  const keep = typeof args['seed-dir'] === 'string' ? args['seed-dir'] : null;
+  const dir = keep ?? mkdtempSync(join(tmpdir(), 'bitville-bench-pgq-'));
+  mkdirSync(dir, { recursive: true });
+  let seed: Seed | null = null;
+  try {
+    seed = await seedStores(dir);
+    const size = await admin(seed.database, async (c) => Number((await c.query<{ b: string }>('SELECT pg_database_size(current_database()) AS b')).rows[0]?.b));
+    // One listener per store; both answer the same requests, the order alternating per round.
+    const ls = { sqlite: await spawnListener(dir, {}), pg: await spawnListener(join(dir, 'pg-listener'), { url: `${SERVER}/${seed.database}` }) };
+    const timings = { sqlite: {} as Record<string, number[]>, pg: {} as Record<string, number[]> };
     try {
+      const { now, ids } = seed;
+      const from = now - 24 * 3600;
       const win = `project=${PROJECT}&from=${from}&to=${now}`;
-      for (const k of ['endpoints', 'queries', 'functions']) await get('warmup', `/api/v1/stats/${k}?${win}`);
-      for (let r = 0; r < QUERY_ROUNDS; r++) {
+      const round = async (store: 'sqlite' | 'pg', r: number, warm: boolean): Promise<void> => {
+        const get = async (kind: string, path: string): Promise<unknown> => {
+          const t0 = performance.now();
+          const res = await fetch(`${ls[store].url}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+          const body: unknown = await res.json();
+          if (res.status !== 200) throw new Error(`${store} ${path} answered ${res.status}`);
+          if (!warm) (timings[store][kind] ??= []).push(performance.now() - t0);
+          return body;
+        };
         const e = ENDPOINTS[r % ENDPOINTS.length] as { path: string };
         const page = (await get('search: newest 50', `/api/v1/requests?project=${PROJECT}&limit=50`)) as { next_cursor: string };
         await get('search: next page (cursor)', `/api/v1/requests?project=${PROJECT}&limit=50&cursor=${page.next_cursor}`);
@@ -250,20 +296,36 @@ async function queries(): Promise<{ seed: Record<string, number>; timings: Recor
         await get('stats: queries 24 h', `/api/v1/stats/queries?${win}&limit=20`);
         await get('stats: functions 24 h', `/api/v1/stats/functions?${win}&limit=20`);
         await get('stats: timeseries 24 h / 60 s', `/api/v1/stats/timeseries?${win}&step=60`);
+      };
+      // Warm-up: one round each pulls the pages into the caches and prepares the statements.
+      await round('sqlite', 0, true);
+      await round('pg', 0, true);
+      for (let r = 0; r < QUERY_ROUNDS; r++) {
+        const order: ('sqlite' | 'pg')[] = r % 2 === 0 ? ['sqlite', 'pg'] : ['pg', 'sqlite'];
+        for (const store of order) await round(store, r, false);
       }
     } finally {
-      await l.stop();
+      await ls.sqlite.stop();
+      await ls.pg.stop();
     }
-    delete timings.warmup;
-    const out: Record<string, { p50_ms: number; p95_ms: number; n: number }> = {};
-    for (const [k, v] of Object.entries(timings)) {
-      const sorted = [...v].sort((a, b) => a - b);
-      out[k] = { p50_ms: r2(pct(sorted, 0.5)), p95_ms: r2(pct(sorted, 0.95)), n: v.length };
-    }
-    return { seed: { profiles: SEED, seconds: r2(seedS), profiles_per_s: Math.round(SEED / seedS), db_mb: r2(size / 1e6) }, timings: out };
+    const summary = (t: Record<string, number[]>): Timings => {
+      const out: Timings = {};
+      for (const [k, v] of Object.entries(t)) {
+        const sorted = [...v].sort((a, b) => a - b);
+        out[k] = { p50_ms: r2(pct(sorted, 0.5)), p95_ms: r2(pct(sorted, 0.95)), n: v.length };
+      }
+      return out;
+    };
+    return {
+      seed: { profiles: SEED, sqlite_seed_s: seed.seconds.sqlite, pg_copy_s: seed.seconds.pg_copy, sqlite_mb: r2(statSync(join(dir, 'listener.db')).size / 1e6), pg_mb: r2(size / 1e6) },
+      sqlite: summary(timings.sqlite),
+      pg: summary(timings.pg),
+    };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
-    await admin('postgres', (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`));
+    if (!keep) {
+      rmSync(dir, { recursive: true, force: true });
+      if (seed) await admin('postgres', (c) => c.query(`DROP DATABASE IF EXISTS ${(seed as Seed).database} WITH (FORCE)`));
+    }
   }
 }
 
@@ -276,8 +338,7 @@ const median = (xs: number[]): number => {
   return s[Math.floor((s.length - 1) / 2)] ?? NaN;
 };
 
-async function main(): Promise<void> {
-  console.log(`listener-pg bench: ingest ${INGEST} profiles x ${ROUNDS} rounds, ${SENDERS} senders; query store ${SEED}; ${cpus().length} CPUs, Node ${process.version}`);
+async function ingest(): Promise<Record<string, unknown>> {
   const sqlite: Record<string, number>[] = [];
   const pgRuns: Record<string, number>[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -305,13 +366,25 @@ async function main(): Promise<void> {
     'PostgreSQL cores incl. background writers': r2((100_000 * (pgUs + pgBgUs)) / 1e6),
   };
   console.table(fleet);
-  const results: Record<string, unknown> = { ingest: { sqlite, pg: pgRuns, ratios }, fleet };
+  return { sqlite, pg: pgRuns, ratios, fleet };
+}
+
+async function main(): Promise<void> {
+  console.log(`listener-pg bench: ingest ${INGEST} profiles x ${ROUNDS} rounds, ${SENDERS} senders; query store ${SEED}; ${cpus().length} CPUs, Node ${process.version}`);
+  const results: Record<string, unknown> = {};
+  if (!args['query-only']) results.ingest = await ingest();
   if (!args['ingest-only']) {
     const q = await queries();
-    console.log(`\nqueries over ${SEED} profiles in PostgreSQL (24 h, HTTP round trip, ${QUERY_ROUNDS} rounds)`);
-    console.table(q.timings);
+    console.log(`\nqueries over the same ${SEED} profiles in both stores (24 h, HTTP round trip, ${QUERY_ROUNDS} rounds, order alternating)`);
+    console.table(q.seed);
+    const rows: Record<string, Record<string, number | string>> = {};
+    for (const [kind, p] of Object.entries(q.pg)) {
+      const s = q.sqlite[kind];
+      rows[kind] = { 'pg p50': p.p50_ms, 'pg p95': p.p95_ms, 'sqlite p50': s?.p50_ms ?? NaN, 'sqlite p95': s?.p95_ms ?? NaN, 'p95 pg/sqlite': r2(p.p95_ms / (s?.p95_ms ?? NaN)) };
+    }
+    console.table(rows);
     results.seed = q.seed;
-    results.queries = q.timings;
+    results.queries = { pg: q.pg, sqlite: q.sqlite };
   }
   const out = new URL('./results/listener-pg.json', new URL('../../bench/', import.meta.url));
   mkdirSync(new URL('.', out), { recursive: true });

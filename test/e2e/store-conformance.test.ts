@@ -101,6 +101,10 @@ describe('the same data in SQLite and in PostgreSQL', () => {
       '/api/v1/requests?url=products&limit=40',
       '/api/v1/requests?url=PRODUCTS%2F4&limit=40',
       '/api/v1/requests?url=50%25_&limit=40',
+      // Case folds for ASCII letters only, in both stores: CAFé and MENü match /café/menü, CAFÉ does not.
+      '/api/v1/requests?url=CAF%C3%A9&limit=40',
+      '/api/v1/requests?url=CAF%C3%89&limit=40',
+      '/api/v1/requests?q=MEN%C3%BC&limit=40',
       '/api/v1/requests?method=post&limit=40',
       '/api/v1/requests?status=500&limit=40',
       '/api/v1/requests?host=web-02&limit=40',
@@ -119,7 +123,8 @@ describe('the same data in SQLite and in PostgreSQL', () => {
     ];
     const answers = await same(paths);
     assert.ok(items(answers[0]).length > 380, 'every profile is found by paging');
-    for (const [i, a] of answers.entries()) if (i !== paths.length - 1) assert.ok(items(a).length > 0, `${paths[i]} finds something`);
+    const none = new Set(['/api/v1/requests?project=nobody&limit=10', '/api/v1/requests?url=CAF%C3%89&limit=40']);
+    for (const [i, a] of answers.entries()) assert.equal(items(a).length > 0, !none.has(paths[i] as string), `${paths[i]} finds ${none.has(paths[i] as string) ? 'nothing' : 'something'}`);
     await same(['/api/v1/requests?limit=100', '/api/v1/requests?project=project-b&limit=10'], 'token-a');
   });
 

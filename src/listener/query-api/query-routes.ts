@@ -101,7 +101,8 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
     if (!row) return notFound(reply, id);
     const view = viewPayload(row.body, o.maxPayloadBytes); // parsed once: for the answer and for the comparison
     const own = view.kind === 'json' && isObj(view.value) ? profileFrom(view.value, row.body) : null;
-    const activity = await o.store.dbActivity(row.project, row.correlation_id, DB_ACTIVITY_LIMIT);
+    // The comparison's reads do not depend on the activity: both at once (one round trip fewer on PostgreSQL).
+    const [activity, comparison] = await Promise.all([o.store.dbActivity(row.project, row.correlation_id, DB_ACTIVITY_LIMIT), compareRequest(o.store, row, own, o.maxPayloadBytes)]);
     const { body: _body, id: _rowId, ...summary } = row;
     const dbActivity = activity.map((a) => {
       const v = viewPayload(a.body, o.maxPayloadBytes);
@@ -113,7 +114,7 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
       ...omittedField(view, 'payload'),
       db_activity: dbActivity,
       database: await linkRequests(o.store, projects, requestDatabase(row.correlation_id, dbActivity)),
-      comparison: await compareRequest(o.store, row, own, o.maxPayloadBytes),
+      comparison,
     };
   }));
 
