@@ -66,9 +66,18 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
-function statFields(pid: number): string[] | null {
+/**
+ * CPU time of one thread of pid in microseconds (its utime + stime); the main thread's id is the pid.
+ * Tells the event loop's share from that of worker threads (parse, export) within one process.
+ */
+export function threadCpuMicros(pid: number, tid: number): number {
+  const f = statFields(pid, tid);
+  return f ? ((Number(f[11]) + Number(f[12])) * 1_000_000) / clockTicks() : Number.NaN;
+}
+
+function statFields(pid: number, tid?: number): string[] | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces; fields after the closing parenthesis are fixed.
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {

@@ -438,7 +438,8 @@ namespace Bitville\Apm {
             return true;
         }
 
-        public static function recordSql(string $sql, float $ms, int $skipFrames = 1): void
+        /** @param string|null $driver the PDO driver that ran it (PDO::ATTR_DRIVER_NAME), when known */
+        public static function recordSql(string $sql, float $ms, int $skipFrames = 1, ?string $driver = null): void
         {
             if (!self::$active || !self::$config['sql_capture_enabled']) {
                 return;
@@ -454,6 +455,9 @@ namespace Bitville\Apm {
                 'duration_ms' => round($ms, 3),
                 'start_ms' => round(max(0.0, (microtime(true) - self::$startTime) * 1000.0 - $ms), 3),
             ];
+            if ($driver !== null) {
+                $q['driver'] = $driver;
+            }
             $limit = self::$config['sql_stack_trace_limit'];
             if ($limit > 0) {
                 $q['stack_trace'] = self::stack($limit, $skipFrames);

@@ -17,7 +17,7 @@ import { registerHealthRoutes } from './health-routes.js';
 import { errorServerOptions, registerErrorHandlers } from './http-errors.js';
 import { createListenerMetrics } from './metrics.js';
 import { registerQueryRoutes } from './query-api/query-routes.js';
-import { createExporters } from './export/exporters.js';
+import { createExporters, exportFactLimits } from './export/exporters.js';
 import { createRetention } from './retention.js';
 import { isPostgresUrl, pgTarget, redactUrl } from './store/postgres/pg-connection.js';
 import { openPostgresStore } from './store/postgres/postgres-store.js';
@@ -53,8 +53,9 @@ export async function startListener(config: Readonly<ListenerConfig>, log: Logge
   const logLimited = rateLimitedLog(log);
   const startedAt = Date.now();
   const auth = createAuth({ tokens, insecureDev });
-  const service = createIngestService(store, metrics);
-  const pool = createParsePool({ maxLineBytes: config.limits.maxLineBytes });
+  const facts = exportFactLimits(config.exporters);
+  const service = createIngestService(store, metrics, Date.now, facts);
+  const pool = createParsePool({ maxLineBytes: config.limits.maxLineBytes, facts });
   const retention = createRetention({ store, retentionDays: config.store.retentionDays, intervalMs: config.store.retentionIntervalMs, metrics, log, logLimited });
   let exporters: ReturnType<typeof createExporters>;
   try {

@@ -91,7 +91,8 @@ describe('PHP client through daemon and listener', { skip }, () => {
     assert.equal(own.traceparent, undefined, 'an invalid header is ignored');
     assert.equal(own.trace_id, untracedRow.correlation_id.replaceAll('-', ''), 'a new trace named after the correlation id');
 
-    const queries = (traced.sql as { queries: { query: string; start_ms: number; duration_ms: number }[] }).queries;
+    const queries = (traced.sql as { queries: { query: string; start_ms: number; duration_ms: number; driver?: string }[] }).queries;
+    assert.ok(queries.every((q) => q.driver === 'sqlite'), 'each query names the PDO driver that ran it (db.system in OTLP)');
     const elapsed = traced.elapsed_ms as number;
     const cte = queries.find((q) => q.query.startsWith('WITH RECURSIVE'));
     const updates = queries.filter((q) => q.query.startsWith('UPDATE products'));

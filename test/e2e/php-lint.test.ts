@@ -29,16 +29,17 @@ test('the client in a CLI script prints nothing and keeps the exit code, loaded 
     `$db = new Bitville\\Apm\\Pdo('sqlite::memory:');`,
     `$db->exec('CREATE TABLE t (a)'); $st = $db->prepare('INSERT INTO t VALUES (?)'); $st->execute([1]);`,
     `bitville_apm_sql('SELECT 1', 1.5); bitville_apm_context('k', 'v');`,
-    `$l = new Bitville\\Apm\\PhalconDbListener(); $c = new class { function getSQLStatement() { return 'SELECT 2'; } };`,
+    `$l = new Bitville\\Apm\\PhalconDbListener(); $c = new class { function getSQLStatement() { return 'SELECT 2'; } function getType() { return 'mysql'; } };`,
     `$l->beforeQuery(null, $c); $l->afterQuery(null, $c);`,
     `echo count(Bitville\\Apm\\Agent::$queries), ' ', bitville_apm_pg_application_name() === 'bitville-' . bitville_apm_correlation_id() ? 'ok' : 'bad';`,
+    `echo ' ', implode(',', array_map(function ($q) { return $q['driver'] ?? '-'; }, Bitville\\Apm\\Agent::$queries));`,
     `exit(3);`,
   ].join('\n');
   const r = spawnSync('php', ['-d', 'display_errors=1', '-d', 'error_reporting=-1', '-r', script], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH, BITVILLE_APM_PROFILING_THRESHOLD_MS: '0', BITVILLE_APM_DAEMON_SOCKET_PATH: '/nonexistent/d.sock', BITVILLE_APM_INBOX_PATH: '/proc/nope' },
   });
-  assert.equal(r.stdout, '4 ok', 'only the script printed; 4 queries: CREATE, prepared INSERT, manual, Phalcon');
+  assert.equal(r.stdout, '4 ok sqlite,sqlite,-,mysql', 'only the script printed; 4 queries: CREATE, prepared INSERT (each with the PDO driver), manual, Phalcon (its adapter type)');
   assert.equal(r.stderr, '');
   assert.equal(r.status, 3, 'exit code kept although the send failed everywhere');
 });

@@ -3,7 +3,8 @@
 namespace Bitville\Apm;
 
 /**
- * Drop-in PDO that records every query, exec and prepared execute with its time:
+ * Drop-in PDO that records every query, exec and prepared execute with its time and the PDO driver
+ * (`driver`: pgsql, mysql, sqlite, ...; the listener's OTLP exporter maps it to `db.system`):
  * replace `new PDO(...)` with `new \Bitville\Apm\Pdo(...)`.
  *
  * Prepared statements are timed through PdoStatement (PDO::ATTR_STATEMENT_CLASS); that attribute
@@ -24,6 +25,9 @@ class Pdo extends \PDO
     /** @var string|null application_name to restore on a persistent connection */
     private $bitvilleRestoreName = null;
 
+    /** @var string|null PDO::ATTR_DRIVER_NAME (pgsql, mysql, sqlite, ...), recorded with each query as `driver` */
+    private $bitvilleDriver = null;
+
     /**
      * @param string $dsn
      * @param string|null $username
@@ -40,8 +44,13 @@ class Pdo extends \PDO
             $dsn = rtrim($dsn, '; ') . ';application_name=' . PgCorrelation::applicationName();
         }
         parent::__construct($dsn, $username, $password, $options === null ? [] : $options);
+        try {
+            $this->bitvilleDriver = (string) $this->getAttribute(\PDO::ATTR_DRIVER_NAME);
+        } catch (\Throwable $e) {
+            $this->bitvilleDriver = null; // the driver name is a nicety for the exporters; never fail the app for it
+        }
         if (!$persistent) {
-            $this->setAttribute(\PDO::ATTR_STATEMENT_CLASS, [PdoStatement::class, []]);
+            $this->setAttribute(\PDO::ATTR_STATEMENT_CLASS, [PdoStatement::class, [$this->bitvilleDriver]]);
         }
         if ($pg) {
             $this->bitvilleComment = PgCorrelation::comment();
@@ -105,7 +114,7 @@ class Pdo extends \PDO
         try {
             return parent::exec($this->bitvilleComment . $statement);
         } finally {
-            Agent::recordSql((string) $statement, (hrtime(true) - $t) / 1e6, 2);
+            Agent::recordSql((string) $statement, (hrtime(true) - $t) / 1e6, 2, $this->bitvilleDriver);
         }
     }
 
@@ -123,7 +132,7 @@ class Pdo extends \PDO
         try {
             return $fetchMode === null ? parent::query($sql) : parent::query($sql, $fetchMode, ...$fetchModeArgs);
         } finally {
-            Agent::recordSql((string) $query, (hrtime(true) - $t) / 1e6, 2);
+            Agent::recordSql((string) $query, (hrtime(true) - $t) / 1e6, 2, $this->bitvilleDriver);
         }
     }
 

@@ -5,9 +5,13 @@ namespace Bitville\Apm;
 /** Prepared statement of Bitville\Apm\Pdo: each execute() is recorded with its time. */
 class PdoStatement extends \PDOStatement
 {
-    protected function __construct()
+    /** @var string|null the connection's PDO driver name */
+    private $bitvilleDriver;
+
+    /** PDO requires a non-public constructor for ATTR_STATEMENT_CLASS; Pdo passes its driver name. */
+    protected function __construct(?string $driver = null)
     {
-        // PDO requires a non-public constructor for ATTR_STATEMENT_CLASS
+        $this->bitvilleDriver = $driver;
     }
 
     /**
@@ -21,7 +25,7 @@ class PdoStatement extends \PDOStatement
         try {
             return parent::execute($params);
         } finally {
-            Agent::recordSql(PgCorrelation::untagged($this->queryString), (hrtime(true) - $t) / 1e6, 2);
+            Agent::recordSql(PgCorrelation::untagged($this->queryString), (hrtime(true) - $t) / 1e6, 2, $this->bitvilleDriver);
         }
     }
 }

@@ -39,7 +39,9 @@ class PhalconDbListener
                 return;
             }
             $sql = method_exists($connection, 'getSQLStatement') ? (string) $connection->getSQLStatement() : '';
-            Agent::recordSql($sql, (hrtime(true) - $t) / 1e6, 3);
+            // getType(): the adapter's database (mysql, pgsql, sqlite), recorded as the query's driver.
+            $driver = method_exists($connection, 'getType') ? (string) $connection->getType() : null;
+            Agent::recordSql($sql, (hrtime(true) - $t) / 1e6, 3, $driver === '' ? null : $driver);
         } catch (\Throwable $e) {
             // never throws into the application
         }

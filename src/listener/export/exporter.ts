@@ -200,6 +200,7 @@ export function createExporter(o: ExporterOptions): Exporter {
         resend[stream].count -= again;
       }
       stats.sent += result.done;
+      backlog[stream] = Math.max(0, backlog[stream] - result.done); // refresh() recounts exactly, at most once a second
       o.metrics.sent.inc(labels, result.done);
       stats.last_sent_at = Date.now() / 1000;
       o.metrics.lastSent.set(labels, stats.last_sent_at);

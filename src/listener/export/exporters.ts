@@ -4,14 +4,13 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ListenerConfig } from '../../shared/config/listener-config.js';
 import type { LimitedLog } from '../../shared/telemetry/rate-limited-log.js';
+import type { FactLimits } from '../extract/export-facts.js';
 import type { Store } from '../store/store.js';
 import { createExportMetrics } from './export-metrics.js';
 import { createExporter, type Exporter, type ExporterName, type ExporterStats } from './exporter.js';
-import { createGelfTcpSink } from './gelf/gelf-tcp.js';
-import { createGelfUdpSink } from './gelf/gelf-udp.js';
 import { parseGelfUrl } from './gelf/gelf-url.js';
-import { createOtlpSink } from './otlp/otlp-sink.js';
-import type { Sink } from './sink.js';
+import type { SinkSpec } from './sink-spec.js';
+import { createWorkerSink, type WorkerSinkHooks } from './worker-sink.js';
 
 export interface Exporters {
   /** Marks the configured exporters enabled in the store, loads their cursors and starts them. */
@@ -28,22 +27,35 @@ export interface ExportersOptions {
   logLimited: LimitedLog;
 }
 
+/**
+ * What ingest keeps for the exporters (export-facts.ts): only the OTLP exporter uses facts, so
+ * without one nothing is kept and ingest pays nothing.
+ */
+export function exportFactLimits(config: Readonly<ListenerConfig['exporters']>): FactLimits | null {
+  return config.otlp.url === null ? null : { queries: config.otlp.maxSqlSpans, functions: config.otlp.functionSpans };
+}
+
 /** Every exporter whose url is set (DESIGN section 13); none costs anything while its url is null. */
 export function createExporters(o: ExportersOptions): Exporters {
   const metrics = createExportMetrics(o.registry);
   const built: { name: ExporterName; startAt: 'beginning' | 'end'; exporter: Exporter }[] = [];
+  const threadHooks = (name: ExporterName): WorkerSinkHooks => ({
+    onRejectedSpans: (count, message) => o.logLimited('otlp-partial', { exporter: name, rejected_spans: count, message }, 'the collector refused some spans (partial success); they are not resent'),
+    onThreadFailed: (message) => o.logLimited(`export-thread:${name}`, { exporter: name, err: message }, 'export thread failed; its batch is retried on a new thread'),
+  });
   const gelf = o.config.gelf;
   if (gelf.url !== null) {
     const { transport, host, port } = parseGelfUrl(gelf.url);
-    const sink: Sink =
+    const spec: SinkSpec =
       transport === 'udp'
-        ? createGelfUdpSink({ host, port, compress: gelf.compress === true ? 'gzip' : gelf.compress === false ? 'none' : gelf.compress, chunkBytes: gelf.chunkBytes, fullMessageMaxBytes: gelf.fullMessageMaxBytes, confirmMs: gelf.udpConfirmMs })
-        : createGelfTcpSink({ host, port, tls: transport === 'tls' ? tlsOptions(gelf.tls) : null, fullMessageMaxBytes: gelf.fullMessageMaxBytes, connectTimeoutMs: gelf.connectTimeoutMs, timeoutMs: gelf.timeoutMs });
+        ? { kind: 'gelf-udp', options: { host, port, compress: gelf.compress === true ? 'gzip' : gelf.compress === false ? 'none' : gelf.compress, chunkBytes: gelf.chunkBytes, fullMessageMaxBytes: gelf.fullMessageMaxBytes, confirmMs: gelf.udpConfirmMs } }
+        : { kind: 'gelf-tcp', options: { host, port, tls: transport === 'tls' ? tlsOptions(gelf.tls) : null, fullMessageMaxBytes: gelf.fullMessageMaxBytes, connectTimeoutMs: gelf.connectTimeoutMs, timeoutMs: gelf.timeoutMs } };
+    const sink = createWorkerSink(spec, threadHooks('gelf'));
     built.push({ name: 'gelf', startAt: gelf.startAt, exporter: createExporter({ name: 'gelf', store: o.store, sink, streams: ['profile', 'activity'], settings: gelf, metrics, log: o.log, logLimited: o.logLimited }) });
   }
   const otlp = o.config.otlp;
   if (otlp.url !== null) {
-    const sink = createOtlpSink({
+    const options = {
       url: otlp.url,
       headers: otlp.headers,
       encoding: otlp.encoding,
@@ -52,8 +64,8 @@ export function createExporters(o: ExportersOptions): Exporters {
       functionSpans: otlp.functionSpans,
       dbSystem: otlp.dbSystem,
       timeoutMs: otlp.timeoutMs,
-      onRejectedSpans: (count, message) => o.logLimited('otlp-partial', { exporter: 'otlp', rejected_spans: count, message }, 'the collector refused some spans (partial success); they are not resent'),
-    });
+    };
+    const sink = createWorkerSink({ kind: 'otlp', options }, threadHooks('otlp'));
     // Postgres-agent records are not requests: they have no trace to join, so OTLP sends profiles only.
     built.push({ name: 'otlp', startAt: otlp.startAt, exporter: createExporter({ name: 'otlp', store: o.store, sink, streams: ['profile'], settings: otlp, metrics, log: o.log, logLimited: o.logLimited }) });
   }

@@ -14,6 +14,7 @@ export type ExportErrorCode =
   | 'http_429'
   | 'http_4xx'
   | 'http_5xx'
+  | 'worker' // the export thread died while sending (it is restarted)
   | 'bad_request' // the receiver refused the data itself (OTLP 400): retrying cannot help
   | 'too_large'; // the receiver refused the size (413)
 

@@ -1,3 +1,4 @@
+import type { FactLimits } from '../extract/export-facts.js';
 import { extractRecord, type ExtractedRecord } from '../extract/extract-record.js';
 import type { ListenerMetrics } from '../metrics.js';
 import type { BatchRollup } from '../store/batch-rollup.js';
@@ -45,8 +46,9 @@ export interface IngestService {
 /**
  * One path for every ingest route (NDJSON batches, single-object compatibility endpoints, UDP):
  * reject per line what cannot be stored, store the rest in one transaction, count everything.
+ * `facts`: keep export facts for the OTLP exporter (lines extracted here, e.g. UDP).
  */
-export function createIngestService(store: Store, metrics: ListenerMetrics, now: () => number = Date.now): IngestService {
+export function createIngestService(store: Store, metrics: ListenerMetrics, now: () => number = Date.now, facts: FactLimits | null = null): IngestService {
   const c: IngestCounters = { accepted: 0, duplicates: 0, rejected: 0, batches: 0, storeFailures: 0, lastBatchAt: null };
   async function ingestPrepared(principal: Principal, lines: readonly PreparedLine[], rollup?: BatchRollup): Promise<IngestOutcome> {
     const rejected: LineRejection[] = [];
@@ -98,7 +100,7 @@ export function createIngestService(store: Store, metrics: ListenerMetrics, now:
     async ingest(principal, lines, as = 'auto') {
       return ingestPrepared(
         principal,
-        lines.map((l): PreparedLine => (l.kind === 'rejected' ? l : { kind: 'record', line: l.line, record: extractRecord(l.value, l.bytes, now, as) })),
+        lines.map((l): PreparedLine => (l.kind === 'rejected' ? l : { kind: 'record', line: l.line, record: extractRecord(l.value, l.bytes, now, as, facts) })),
       );
     },
     ingestPrepared,

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { FactLimits } from '../extract/export-facts.js';
 import type { ParseAnswer, ParseTask } from './parse-worker.js';
 import { mergeRollups, type BatchRollup } from '../store/batch-rollup.js';
 import { prepareGzipLines, prepareLines, type PreparedBody } from './prepare-lines.js';
@@ -9,6 +10,8 @@ export interface ParsePoolOptions {
   workers?: number;
   /** Lines longer than this (after gunzip) are rejected as `line_too_large`. Default: no limit. */
   maxLineBytes?: number;
+  /** Keep export facts for the OTLP exporter with these limits (export-facts.ts); null/absent = none. */
+  facts?: FactLimits | null;
 }
 
 export type PrepareOutcome =
@@ -54,6 +57,7 @@ const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
 export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
   const size = options.workers ?? defaultParseWorkers();
   const maxLineBytes = options.maxLineBytes ?? Infinity;
+  const facts = options.facts ?? null;
   const slots: Slot[] = [];
   let nextId = 1;
   let restarts = 0;
@@ -95,7 +99,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       chosen.pending.set(id, resolve);
       // Transfer when the Buffer owns its whole ArrayBuffer (a gunzip result or a chunk copy); never a pooled slice.
       const owns = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
-      const task: ParseTask = { id, body, as, maxLineBytes, ...(gunzipMaxBytes === undefined ? {} : { gunzipMaxBytes }) };
+      const task: ParseTask = { id, body, as, maxLineBytes, facts, ...(gunzipMaxBytes === undefined ? {} : { gunzipMaxBytes }) };
       chosen.worker.postMessage(task, owns ? [body.buffer as ArrayBuffer] : []);
     });
   }
@@ -105,9 +109,9 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       if (stopped) return { kind: 'failed', message: 'parse pool stopped' };
       if (gunzipMaxBytes !== undefined) {
         if (slots.length > 0) return send(body, as, gunzipMaxBytes); // gunzip, too, off the event loop: one worker per gzip body
-        return prepareGzipLines(body, gunzipMaxBytes, { as, maxLineBytes });
+        return prepareGzipLines(body, gunzipMaxBytes, { as, maxLineBytes, facts });
       }
-      if (slots.length === 0) return { kind: 'ok', prepared: prepareLines(body, { as, maxLineBytes }) };
+      if (slots.length === 0) return { kind: 'ok', prepared: prepareLines(body, { as, maxLineBytes, facts }) };
       const chunks = splitAtLines(body, body.length >= SPLIT_MIN_BYTES ? slots.length : 1);
       const outcomes = await Promise.all(chunks.map((c) => send(c.bytes, as)));
       const lines: PreparedBody['lines'] = [];

@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import type { FactLimits } from '../extract/export-facts.js';
 import { prepareGzipLines, prepareLines, type PreparedBody } from './prepare-lines.js';
 
 /** Request and answer between parse-pool.ts and this worker. */
@@ -7,6 +8,8 @@ export interface ParseTask {
   body: Uint8Array;
   as: 'auto' | 'activity';
   maxLineBytes: number;
+  /** Export facts to keep (an OTLP exporter is configured), or null. */
+  facts: FactLimits | null;
   /** Set when `body` is gzip: inflate it here first, to at most this many bytes in total. */
   gunzipMaxBytes?: number;
 }
@@ -32,9 +35,9 @@ async function handle(task: ParseTask): Promise<void> {
   try {
     const body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
     let prepared: PreparedBody;
-    if (task.gunzipMaxBytes === undefined) prepared = prepareLines(body, { as: task.as, maxLineBytes: task.maxLineBytes });
+    if (task.gunzipMaxBytes === undefined) prepared = prepareLines(body, { as: task.as, maxLineBytes: task.maxLineBytes, facts: task.facts });
     else {
-      const outcome = await prepareGzipLines(body, task.gunzipMaxBytes, { as: task.as, maxLineBytes: task.maxLineBytes });
+      const outcome = await prepareGzipLines(body, task.gunzipMaxBytes, { as: task.as, maxLineBytes: task.maxLineBytes, facts: task.facts });
       if (outcome.kind !== 'ok') {
         parentPort?.postMessage({ id: task.id, ...outcome } satisfies ParseAnswer);
         return;

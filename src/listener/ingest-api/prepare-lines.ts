@@ -1,3 +1,4 @@
+import type { FactLimits } from '../extract/export-facts.js';
 import { extractRecord, type ExtractedRecord } from '../extract/extract-record.js';
 import { createRollupAggregator, type BatchRollup } from '../store/batch-rollup.js';
 import { stripSamples } from '../store/lean-records.js';
@@ -23,6 +24,8 @@ export interface PrepareLineOptions {
   /** A line longer than this is rejected as `line_too_large` without being parsed. */
   maxLineBytes?: number;
   now?: () => number;
+  /** Keep export facts with these limits (an OTLP exporter is configured); null/absent = none. */
+  facts?: FactLimits | null;
 }
 
 /**
@@ -49,13 +52,14 @@ function createPreparer(o: PrepareLineOptions): { add(l: ParsedLine): void; resu
   const lines: PreparedLine[] = [];
   const as = o.as ?? 'auto';
   const now = o.now ?? Date.now;
+  const facts = o.facts ?? null;
   return {
     add(l) {
       if (l.kind === 'rejected') {
         lines.push(l);
         return;
       }
-      const record = extractRecord(l.value, l.bytes, now, as);
+      const record = extractRecord(l.value, l.bytes, now, as, facts);
       const packed = packPayload(record.body);
       // A line that is a view on a larger gunzip chunk would keep the whole chunk alive: copy the small ones.
       record.body = packed.encoding === 'identity' && packed.bytes.byteLength !== packed.bytes.buffer.byteLength ? Buffer.from(packed.bytes) : packed.bytes;

@@ -119,8 +119,14 @@ export interface ExportRow {
   timestamp: number;
   /** The indexed columns of a profile; null for activity records. */
   profile: Omit<RequestSummary, 'correlation_id' | 'project' | 'timestamp'> & { endpoint: string; is_error: boolean } | null;
-  /** The payload as received. */
-  body: Buffer;
+  /**
+   * The payload as stored: `encoding` is its payload-codec.ts code (unpackPayload gives the received
+   * bytes back), so the export worker, not the event loop, decompresses it, and only when it needs it.
+   */
+  stored: Buffer;
+  encoding: number;
+  /** Profiles: what the OTLP exporter needs, kept at ingest (export-facts.ts); null when it was not kept. */
+  facts: string | null;
 }
 
 export interface ExportCursorState {

@@ -151,10 +151,10 @@ export const listenerConfigSchema = z.strictObject({
           encoding: z.enum(['protobuf', 'json']).default('protobuf'),
           /** Request body compression. */
           compression: z.enum(['gzip', 'none']).default('gzip'),
-          /** CLIENT spans per trace, the slowest queries first. 200. */
-          maxSqlSpans: z.number().int().min(0).default(200),
-          /** INTERNAL spans for the functions with the most inclusive time. 10. */
-          functionSpans: z.number().int().min(0).default(10),
+          /** CLIENT spans per trace: the slowest queries; the rest are counted on the SERVER span. 50 (at most 200, what ingest reads). */
+          maxSqlSpans: z.number().int().min(0).max(200).default(50),
+          /** INTERNAL spans for the functions with the most inclusive time (aggregated per function, not per call). 3 (at most 50). */
+          functionSpans: z.number().int().min(0).max(50).default(3),
           /** `db.system` when the payload does not name the database. */
           dbSystem: z.string().min(1).default('other_sql'),
           ...exporterCommon,

@@ -14,7 +14,9 @@ function row(o: Partial<NonNullable<ExportRow['profile']>> = {}, body = '{"corre
     key: 'c-1',
     timestamp: 1764150001.123456,
     profile: { method: 'POST', url: 'https://shop.example/cart', endpoint: 'POST /cart', status: 503, duration_ms: 1234.5678, host: 'web-3', sql_count: 4, sql_ms: 12.25, is_error: true, ...o },
-    body: Buffer.from(body),
+    stored: Buffer.from(body),
+    encoding: 0,
+    facts: null,
   };
 }
 
@@ -55,7 +57,7 @@ test('full_message is cut at the byte limit on a UTF-8 boundary and the cut is f
 
 test('a Postgres-agent record names its source and the request it belongs to', () => {
   const body = JSON.stringify({ project: 'shop', source: 'pg_stat_activity', data: { sessions: [{ application_name: 'bitville-req-9', state: 'active' }], count: 1 } });
-  const m = gelfMessage({ ...row(), stream: 'activity', source: 'pg_stat_activity', key: 'sha256:abc', profile: null, body: Buffer.from(body) }, 10_000);
+  const m = gelfMessage({ ...row(), stream: 'activity', source: 'pg_stat_activity', key: 'sha256:abc', profile: null, stored: Buffer.from(body) }, 10_000);
   assert.equal(m.short_message, 'pg_stat_activity: 1 rows (1 linked requests)');
   assert.equal(m._correlation_id, 'req-9');
   assert.equal(m._linked_ids, 'req-9');

@@ -1,5 +1,6 @@
 import { correlationIds } from '../../extract/correlation-ids.js';
 import { first, isObj, num, obj, str } from '../../extract/fields.js';
+import { unpackPayload } from '../../store/payload-codec.js';
 import type { ExportRow } from '../../store/store.js';
 
 /** A GELF 1.1 message (https://go2docs.graylog.org/current/getting_in_log_data/gelf.html): strings and numbers only. */
@@ -19,6 +20,7 @@ const LEVEL = { critical: 2, error: 3, warning: 4, notice: 5, info: 6 } as const
  */
 export function gelfMessage(row: ExportRow, fullMessageMaxBytes: number): GelfMessage {
   const p = row.profile;
+  const body = unpackPayload(row.encoding, row.stored);
   const m: GelfMessage = p
     ? {
         version: '1.1',
@@ -36,21 +38,21 @@ export function gelfMessage(row: ExportRow, fullMessageMaxBytes: number): GelfMe
         _endpoint: p.endpoint,
         _source: row.source,
       }
-    : activityMessage(row);
+    : activityMessage(row, body);
   if (p && p.status !== null) m._status = p.status;
-  const full = cutUtf8(row.body, fullMessageMaxBytes);
+  const full = cutUtf8(body, fullMessageMaxBytes);
   if (full.length > 0) m.full_message = full.toString('utf8');
-  if (full.length < row.body.length) {
+  if (full.length < body.length) {
     m._full_message_truncated = 1;
-    m._payload_bytes = row.body.length;
+    m._payload_bytes = body.length;
   }
   return m;
 }
 
-function activityMessage(row: ExportRow): GelfMessage {
+function activityMessage(row: ExportRow, bytes: Buffer): GelfMessage {
   let payload: unknown = null;
   try {
-    payload = JSON.parse(row.body.toString('utf8'));
+    payload = JSON.parse(bytes.toString('utf8'));
   } catch {
     // stored bodies are JSON objects; a damaged one still gets a message, without the parsed fields
   }

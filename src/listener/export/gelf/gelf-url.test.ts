@@ -48,7 +48,9 @@ test('a bracketed IPv6 GELF URL connects to the address without brackets and del
       key: 'v6-1',
       timestamp: 1764150001,
       profile: { method: 'GET', url: '/', endpoint: 'GET /', status: 200, duration_ms: 1, host: 'web-1', sql_count: 0, sql_ms: 0, is_error: false },
-      body: Buffer.from('{"correlation_id":"v6-1"}'),
+      stored: Buffer.from('{"correlation_id":"v6-1"}'),
+      encoding: 0,
+      facts: null,
     };
     assert.deepEqual(await sink.send([row]), { kind: 'delivered' });
     await waitFor(() => receiver.ids().length === 1, { what: 'the message over ::1' });

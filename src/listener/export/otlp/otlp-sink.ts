@@ -53,11 +53,13 @@ export function createOtlpSink(o: OtlpSinkOptions): Sink {
   const contentType = o.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
   let inFlight: AbortController | null = null;
 
+  const spanOptions = { maxSqlSpans: o.maxSqlSpans, functionSpans: o.functionSpans, dbSystem: o.dbSystem, resource, scope };
+
   async function spansOf(rows: readonly ExportRow[]): Promise<ReadableSpan[]> {
     const spans: ReadableSpan[] = [];
     for (let i = 0; i < rows.length; i++) {
       if (i > 0 && i % SLICE === 0) await yieldToLoop();
-      spans.push(...profileSpans(rows[i] as ExportRow, { maxSqlSpans: o.maxSqlSpans, functionSpans: o.functionSpans, dbSystem: o.dbSystem, resource, scope }));
+      for (const span of profileSpans(rows[i] as ExportRow, spanOptions)) spans.push(span);
     }
     return spans;
   }

@@ -2,9 +2,10 @@ import { SpanKind, SpanStatusCode, type Attributes, type HrTime, type SpanContex
 import { createTraceState } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { first, isObj, num, obj, str, type Obj } from '../../extract/fields.js';
-import { sqlFingerprint } from '../../extract/sql-fingerprint.js';
-import { xhprofFunctions } from '../../extract/xhprof-functions.js';
+import { decodeExportFacts, type ExportFacts } from '../../extract/export-facts.js';
+import { extractFacts } from '../../extract/extract-record.js';
+import { isObj, type Obj } from '../../extract/fields.js';
+import { unpackPayload } from '../../store/payload-codec.js';
 import type { ExportRow } from '../../store/store.js';
 import { spanIds, traceContext } from './trace-context.js';
 
@@ -20,27 +21,40 @@ export interface SpanOptions {
 /** Attribute strings are cut here: backends commonly refuse or cut longer values. */
 const MAX_ATTRIBUTE_CHARS = 4096;
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
-const DRIVER_SYSTEM: Readonly<Record<string, string>> = { pgsql: 'postgresql', postgres: 'postgresql', postgresql: 'postgresql', mysql: 'mysql', mariadb: 'mariadb', sqlite: 'sqlite', sqlsrv: 'mssql', oci: 'oracle' };
+/** PDO driver names (and common spellings) to OpenTelemetry `db.system` values. */
+const DRIVER_SYSTEM: Readonly<Record<string, string>> = {
+  pgsql: 'postgresql',
+  postgres: 'postgresql',
+  postgresql: 'postgresql',
+  mysql: 'mysql',
+  mariadb: 'mariadb',
+  sqlite: 'sqlite',
+  sqlite2: 'sqlite',
+  sqlsrv: 'mssql',
+  mssql: 'mssql',
+  dblib: 'mssql',
+  oci: 'oracle',
+  oracle: 'oracle',
+  firebird: 'firebird',
+  ibm: 'db2',
+  informix: 'informix',
+  odbc: 'other_sql',
+};
 
 /**
  * One profile as one trace (docs/exporters.md has the mapping table): a SERVER span for the request
- * with the HTTP semantic conventions, a CLIENT child per SQL query (the slowest `maxSqlSpans`) at its
- * measured start when the payload has one (`start_ms`), else one after another from the request
- * start, and INTERNAL children for the functions with the most inclusive time. A payload that is not
- * a JSON object still gives the SERVER span, from the indexed columns.
+ * with the HTTP semantic conventions, a CLIENT child per SQL query (the slowest `maxSqlSpans`; the
+ * rest counted on the SERVER span) at its measured start when the payload has one (`start_ms`),
+ * else one after another from the request start, and INTERNAL children for the functions with the
+ * most inclusive time. Built from the facts kept at ingest (export-facts.ts) when the row has them;
+ * else from the stored payload, and a payload that is not a JSON object still gives the SERVER span.
  */
 export function profileSpans(row: ExportRow, o: SpanOptions): ReadableSpan[] {
   const p = row.profile;
   if (!p) return [];
-  let payload: Obj = {};
-  try {
-    const parsed: unknown = JSON.parse(row.body.toString('utf8'));
-    if (isObj(parsed)) payload = parsed;
-  } catch {
-    // stored bodies are JSON objects; a damaged one keeps its indexed fields
-  }
-  const ctx = traceContext(payload, row.project, row.key);
-  const startS = first(num(obj(payload.timing).start_time), row.timestamp) ?? row.timestamp;
+  const f = factsOf(row, p.duration_ms, o);
+  const ctx = traceContext(f.trace, row.project, row.key);
+  const startS = f.start ?? row.timestamp;
   // Times in integer µs (what PHP's microtime gives): unix ns would not fit a double exactly.
   const startUs = Math.round(startS * 1e6);
   const endUs = startUs + Math.round(p.duration_ms * 1000);
@@ -53,37 +67,72 @@ export function profileSpans(row: ExportRow, o: SpanOptions): ReadableSpan[] {
   const span = (name: string, kind: SpanKind, spanContext: SpanContext, parentContext: SpanContext | undefined, s: number, e: number, attributes: Attributes, error: string | null): ReadableSpan =>
     makeSpan(name, kind, spanContext, parentContext, s, e, attributes, error, resource, o.scope);
 
-  const fatal = obj(payload.fatal_error);
-  const fatalMessage = str(fatal.message);
-  const error = p.is_error ? (fatalMessage ? fatalMessage.slice(0, 500) : p.status !== null ? `HTTP ${p.status}` : 'error') : null;
-  const spans = [span(p.endpoint, SpanKind.SERVER, serverContext, parent, startUs, endUs, serverAttributes(row, payload), error)];
+  const error = p.is_error ? (f.fatal ?? (p.status !== null ? `HTTP ${p.status}` : 'error')) : null;
+  const server = serverAttributes(row, f);
+  const spans = [span(p.endpoint, SpanKind.SERVER, serverContext, parent, startUs, endUs, server, error)];
 
-  const sqlSystem = dbSystem(payload, o.dbSystem);
+  const sqlSystem = system(f.dbSystem) ?? o.dbSystem;
+  const queries = slowest(f.queries, o.maxSqlSpans);
   let cursorUs = startUs;
-  sqlQueries(payload, o.maxSqlSpans).forEach((q, i) => {
+  let spannedMs = 0;
+  queries.forEach((q, i) => {
     const estimated = q.startMs === null;
     const s = q.startMs === null ? cursorUs : startUs + Math.round(q.startMs * 1000);
     const e = s + Math.round((q.ms ?? 0) * 1000);
     if (estimated) cursorUs = e;
-    const { fingerprint, operation, target } = describeSql(q.text);
-    const attributes: Attributes = { 'db.system': q.system ?? sqlSystem, 'db.query.text': cut(fingerprint) };
+    spannedMs += q.ms ?? 0;
+    const { operation, target } = describeSql(q.fingerprint);
+    const attributes: Attributes = { 'db.system': system(q.system) ?? sqlSystem, 'db.query.text': cut(q.fingerprint) };
     if (operation) attributes['db.operation.name'] = operation;
     if (target) attributes['db.collection.name'] = target;
     if (estimated) attributes['bitville.start_estimated'] = true;
     const name = operation ? (target ? `${operation} ${target}` : operation) : String(attributes['db.system']);
     spans.push(span(name, SpanKind.CLIENT, context(ids(1 + i)), serverContext, s, e, attributes, null));
   });
+  // Queries without a span of their own (over maxSqlSpans, or beyond what the client recorded) stay visible as numbers.
+  const omitted = p.sql_count - queries.length;
+  if (omitted > 0) {
+    server['bitville.sql.omitted_spans'] = omitted;
+    server['bitville.sql.omitted_duration_ms'] = Math.max(0, Math.round((p.sql_ms - spannedMs) * 1000) / 1000);
+  }
 
-  const durationMs = p.duration_ms;
-  xhprofFunctions(payload.xhprof)
-    .filter((f) => f.name !== 'main()' && f.wallMs > 0 && f.wallMs <= durationMs * 1.01) // timings that fit the request
-    .slice(0, o.functionSpans)
-    .forEach((f, i) => {
-      const attributes: Attributes = { 'code.function.name': cut(f.name), 'bitville.function.calls': f.calls, 'bitville.function.aggregated': true };
-      if (f.selfMs !== null) attributes['bitville.function.self_time_ms'] = f.selfMs;
-      spans.push(span(f.name.slice(0, 200), SpanKind.INTERNAL, context(ids(100_000 + i)), serverContext, startUs, startUs + Math.round(f.wallMs * 1000), attributes, null));
-    });
+  f.functions.slice(0, o.functionSpans).forEach((fn, i) => {
+    const attributes: Attributes = { 'code.function.name': cut(fn.name), 'bitville.function.calls': fn.calls, 'bitville.function.aggregated': true };
+    if (fn.selfMs !== null) attributes['bitville.function.self_time_ms'] = fn.selfMs;
+    spans.push(span(fn.name.slice(0, 200), SpanKind.INTERNAL, context(ids(100_000 + i)), serverContext, startUs, startUs + Math.round(fn.wallMs * 1000), attributes, null));
+  });
   return spans;
+}
+
+/** The facts kept at ingest; else (rows stored before, or while OTLP was off) derived from the stored payload. */
+function factsOf(row: ExportRow, durationMs: number, o: SpanOptions): ExportFacts {
+  const kept = row.facts === null ? null : decodeExportFacts(row.facts);
+  if (kept) return kept;
+  let payload: Obj = {};
+  try {
+    const parsed: unknown = JSON.parse(unpackPayload(row.encoding, row.stored).toString('utf8'));
+    if (isObj(parsed)) payload = parsed;
+  } catch {
+    // stored bodies are JSON objects; a damaged one keeps its indexed fields
+  }
+  return extractFacts(payload, durationMs, { queries: o.maxSqlSpans, functions: o.functionSpans });
+}
+
+/** The slowest `max` queries, in the order they ran (facts are in that order already). */
+function slowest<T extends { ms: number | null }>(queries: readonly T[], max: number): readonly T[] {
+  if (queries.length <= max) return queries;
+  const keep = new Set(
+    queries
+      .map((q, i) => ({ ms: q.ms ?? 0, i }))
+      .sort((a, b) => b.ms - a.ms || a.i - b.i)
+      .slice(0, max)
+      .map((x) => x.i),
+  );
+  return queries.filter((_, i) => keep.has(i));
+}
+
+function system(raw: string | null): string | null {
+  return raw === null ? null : (DRIVER_SYSTEM[raw.toLowerCase()] ?? raw);
 }
 
 /** One shape for every span object (V8 keeps one hidden class; the serializer reads these fields). */
@@ -125,33 +174,28 @@ const NONE: ReadableSpan['links'] = [];
 const NONE_EVENTS: ReadableSpan['events'] = [];
 
 interface SqlDescription {
-  fingerprint: string;
   operation: string | null;
   target: string | null;
 }
 
-/**
- * Fingerprints of recent query texts. Prepared statements (placeholders, not values) repeat the
- * same text in request after request, and fingerprinting is the costliest step per query.
- */
+/** Operation and table of recent fingerprints: they repeat request after request (literals are gone). */
 const described = new Map<string, SqlDescription>();
 const MAX_DESCRIBED = 5_000;
 
-function describeSql(text: string): SqlDescription {
-  const known = described.get(text);
+function describeSql(fingerprint: string): SqlDescription {
+  const known = described.get(fingerprint);
   if (known) return known;
-  const fingerprint = sqlFingerprint(text);
   const operation = /^\s*([a-z]+)/i.exec(fingerprint)?.[1]?.toUpperCase() ?? null;
   const target = /\b(?:from|into|update|join)\s+([`"[\]\w.]+)/i.exec(fingerprint)?.[1]?.replace(/[`"[\]]/g, '') ?? null;
-  const d = { fingerprint, operation, target };
-  if (text.length <= 2_000) {
+  const d = { operation, target };
+  if (fingerprint.length <= 2_000) {
     if (described.size >= MAX_DESCRIBED) described.clear();
-    described.set(text, d);
+    described.set(fingerprint, d);
   }
   return d;
 }
 
-function serverAttributes(row: ExportRow, payload: Obj): Attributes {
+function serverAttributes(row: ExportRow, f: ExportFacts): Attributes {
   const p = row.profile as NonNullable<ExportRow['profile']>;
   const a: Attributes = {};
   if (HTTP_METHODS.has(p.method)) a['http.request.method'] = p.method;
@@ -175,10 +219,7 @@ function serverAttributes(row: ExportRow, payload: Obj): Attributes {
   a['url.path'] = cut(path);
   const query = parsed ? parsed.search.replace(/^\?/, '') : (p.url.split('?')[1] ?? '');
   if (query) a['url.query'] = cut(query);
-  if (!parsed) {
-    const host = str(obj(obj(payload.request).headers).Host) ?? str(obj(obj(payload.request).headers).host);
-    if (host) a['server.address'] = host.replace(/:\d+$/, '');
-  }
+  if (!parsed && f.hostHeader) a['server.address'] = f.hostHeader.replace(/:\d+$/, '');
   if (p.status !== null) a['http.response.status_code'] = p.status;
   if (p.host) a['host.name'] = p.host;
   a['bitville.correlation_id'] = row.key;
@@ -186,47 +227,6 @@ function serverAttributes(row: ExportRow, payload: Obj): Attributes {
   a['bitville.sql.count'] = p.sql_count;
   a['bitville.sql.duration_ms'] = p.sql_ms;
   return a;
-}
-
-interface Query {
-  text: string;
-  ms: number | null;
-  /** Offset from the request start, ms; null when the payload does not say. */
-  startMs: number | null;
-  system: string | null;
-}
-
-/** The slowest `max` queries, in the order they ran (by start when known, else as listed). */
-function sqlQueries(payload: Obj, max: number): Query[] {
-  const sql: Obj = Array.isArray(payload.sql) ? { queries: payload.sql } : obj(payload.sql);
-  const list = Array.isArray(sql.queries) ? sql.queries : [];
-  const startS = num(obj(payload.timing).start_time);
-  const out: (Query & { index: number })[] = [];
-  list.forEach((q, index) => {
-    if (typeof q === 'string') {
-      out.push({ text: q, ms: null, startMs: null, system: null, index });
-      return;
-    }
-    if (!isObj(q)) return;
-    const text = first(str(q.sql), str(q.query), str(q.statement));
-    if (text === null) return;
-    const absolute = num(q.start_time) ?? num(q.started_at);
-    const startMs = num(q.start_ms) ?? (absolute !== null && startS !== null && absolute > 1e9 ? (absolute - startS) * 1000 : null);
-    const driver = str(q.db_system) ?? str(q.driver);
-    out.push({ text, ms: first(num(q.duration_ms), num(q.time_ms), num(q.elapsed_ms)), startMs: startMs !== null && startMs >= 0 ? startMs : null, system: driver ? (DRIVER_SYSTEM[driver] ?? driver) : null, index });
-  });
-  if (out.length > max) {
-    out.sort((a, b) => (b.ms ?? 0) - (a.ms ?? 0));
-    out.length = max;
-    out.sort((a, b) => a.index - b.index);
-  }
-  return out;
-}
-
-function dbSystem(payload: Obj, fallback: string): string {
-  const sql = obj(payload.sql);
-  const d = str(sql.db_system) ?? str(sql.driver) ?? str(payload.db_system);
-  return d ? (DRIVER_SYSTEM[d] ?? d) : fallback;
 }
 
 function hr(us: number): HrTime {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { obj, str, type Obj } from '../../extract/fields.js';
+import type { TraceFields } from '../../extract/export-facts.js';
 
 /** Where a profile's SERVER span sits: its trace, its own id, and the caller's span when one was propagated. */
 export interface TraceContext {
@@ -30,17 +30,17 @@ export function parseTraceparent(value: string): { traceId: string; parentId: st
 /**
  * The PHP client records `trace: {trace_id, span_id, flags, traceparent?, tracestate?}` (clients/php
  * README); older clients only keep request headers, where a `Traceparent` header still joins the
- * caller's trace. Without either, the trace is named after the correlation id (a UUID's 32 hex
- * digits, else a hash), so exporting a profile twice gives the same ids and backends de-duplicate.
+ * caller's trace (export-facts.ts reads both into TraceFields). Without either, the trace is named
+ * after the correlation id (a UUID's 32 hex digits, else a hash), so exporting a profile twice gives
+ * the same ids and backends de-duplicate.
  */
-export function traceContext(payload: Obj, project: string, correlationId: string): TraceContext {
-  const trace = obj(payload.trace);
-  const incoming = parseTraceparent(str(trace.traceparent) ?? headerValue(obj(obj(payload.request).headers), 'traceparent') ?? '');
-  const recordedTrace = (str(trace.trace_id) ?? '').toLowerCase();
-  const recordedSpan = (str(trace.span_id) ?? '').toLowerCase();
+export function traceContext(fields: TraceFields, project: string, correlationId: string): TraceContext {
+  const incoming = parseTraceparent(fields.traceparent ?? '');
+  const recordedTrace = (fields.traceId ?? '').toLowerCase();
+  const recordedSpan = (fields.spanId ?? '').toLowerCase();
   const traceId = incoming?.traceId ?? (HEX32.test(recordedTrace) && !/^0+$/.test(recordedTrace) ? recordedTrace : ownTraceId(project, correlationId));
   const spanId = HEX16.test(recordedSpan) && !/^0+$/.test(recordedSpan) ? recordedSpan : spanIds(traceId, correlationId)(0);
-  const state = str(trace.tracestate) ?? headerValue(obj(obj(payload.request).headers), 'tracestate');
+  const state = fields.tracestate;
   return { traceId, spanId, parentSpanId: incoming?.parentId ?? null, flags: incoming?.flags ?? 1, traceState: incoming && state ? state.slice(0, 512) : null };
 }
 
@@ -61,15 +61,15 @@ export function spanIds(traceId: string, correlationId: string): (n: number) => 
   const base = createHash('sha256').update(`${traceId}\0${correlationId}`).digest();
   const hi = base.readUInt32BE(0);
   const lo = base.readUInt32BE(4);
+  const hiHex = hex8(hi); // the same for every span of the trace unless the low half wraps
   return (n) => {
     const l = (lo + n) >>> 0;
-    const h = (hi + Math.floor((lo + n) / 0x1_0000_0000)) >>> 0;
-    const id = h.toString(16).padStart(8, '0') + l.toString(16).padStart(8, '0');
+    const carry = Math.floor((lo + n) / 0x1_0000_0000);
+    const id = (carry === 0 ? hiHex : hex8((hi + carry) >>> 0)) + hex8(l);
     return id === '0000000000000000' ? '0000000000000001' : id;
   };
 }
 
-function headerValue(headers: Obj, name: string): string | null {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return Array.isArray(v) ? str(v[0]) : str(v);
-  return null;
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, '0');
 }

@@ -1,6 +1,5 @@
 import pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
-import { unpackPayload } from '../payload-codec.js';
 import { EXPORT_STREAMS, type ExportCursorState, type ExportRow, type ExportStream, type Store } from '../store.js';
 import { LOCK_CLASS } from './pg-migrate.js';
 
@@ -102,7 +101,7 @@ export function createPgExport(pool: Pool, pgTarget: pg.ClientConfig, now: () =>
         total += s.bytes ?? 0;
         last = s;
       }
-      const cols = stream === 'profile' ? 'r.correlation_id AS key, r.method, r.url, r.endpoint, r.status, r.duration_ms, r.host, r.sql_count, r.sql_ms, r.is_error' : 'r.record_key AS key';
+      const cols = stream === 'profile' ? 'r.correlation_id AS key, r.method, r.url, r.endpoint, r.status, r.duration_ms, r.host, r.sql_count, r.sql_ms, r.is_error, r.facts' : 'r.record_key AS key, NULL AS facts';
       const rows = (
         await pool.query<{ tx: string; id: string; project: string; source: string; key: string; ts: number; body: Buffer; encoding: number } & Record<string, unknown>>(
           `SELECT k.tx::text AS tx, k.id::text AS id, r.project, r.source, r.ts, r.encoding, r.body, ${cols}
@@ -124,7 +123,9 @@ export function createPgExport(pool: Pool, pgTarget: pg.ClientConfig, now: () =>
             stream === 'profile'
               ? { method: String(r.method), url: String(r.url), endpoint: String(r.endpoint), status: r.status === null ? null : Number(r.status), duration_ms: Number(r.duration_ms), host: String(r.host), sql_count: Number(r.sql_count), sql_ms: Number(r.sql_ms), is_error: r.is_error === true }
               : null,
-          body: unpackPayload(r.encoding, r.body),
+          stored: r.body,
+          encoding: r.encoding,
+          facts: typeof r.facts === 'string' ? r.facts : null,
         }),
       );
       return out;

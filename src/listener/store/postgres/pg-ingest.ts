@@ -9,7 +9,7 @@ import type { PgRollupWriter } from './pg-rollup-writer.js';
 import { insertRows } from './pg-rows.js';
 import { inTransaction } from './pg-tx.js';
 
-const REQUEST_COLUMNS = ['id', 'project', 'source', 'correlation_id', 'ts', 'method', 'url', 'endpoint', 'status', 'duration_ms', 'host', 'sql_count', 'sql_ms', 'is_error', 'encoding', 'body'];
+const REQUEST_COLUMNS = ['id', 'project', 'source', 'correlation_id', 'ts', 'method', 'url', 'endpoint', 'status', 'duration_ms', 'host', 'sql_count', 'sql_ms', 'is_error', 'encoding', 'body', 'facts'];
 const ACTIVITY_COLUMNS = ['id', 'project', 'source', 'record_key', 'ts', 'encoding', 'body'];
 
 /** Idempotency keys of one kind: which of a batch's records are new, in the batch's line order. */
@@ -111,7 +111,7 @@ export async function insertBatchPg(d: PgIngestDeps, records: readonly Extracted
       if (res.kind !== 'accepted') return;
       const p = packed[i] as PackedPayload;
       newProfiles.push(r);
-      requestRows.push([res.rowId, r.project, r.source, r.correlationId, r.timestamp, r.method, r.url, r.endpoint, r.status, r.durationMs, r.host, r.sqlCount, r.sqlMs, r.isError, ENCODING_CODE[p.encoding], p.bytes]);
+      requestRows.push([res.rowId, r.project, r.source, r.correlationId, r.timestamp, r.method, r.url, r.endpoint, r.status, r.durationMs, r.host, r.sqlCount, r.sqlMs, r.isError, ENCODING_CODE[p.encoding], p.bytes, r.facts]);
     });
     const activityRows: unknown[][] = [];
     const links: { id: string[]; activity: number[]; ts: number[] } = { id: [], activity: [], ts: [] };

@@ -204,6 +204,15 @@ export const PG_MIGRATIONS: readonly { version: number; description: string; sql
       END $$;
     `,
   },
+  {
+    version: 5,
+    description: 'exporters: requests.facts, what the OTLP exporter needs from a profile, kept at ingest while one is configured',
+    sql: `
+      -- Compact JSON (export-facts.ts); NULL = not kept (older rows, OTLP off): the exporter derives it from the payload.
+      -- No default, so adding it to the partitioned table rewrites nothing.
+      ALTER TABLE requests ADD COLUMN facts text;
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

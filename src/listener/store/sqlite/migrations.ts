@@ -114,6 +114,15 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Exporters: what the OTLP exporter needs from a profile (export-facts.ts, compact JSON), kept
+      -- at ingest while one is configured so exporting does not parse the payload again. NULL = not
+      -- kept (older rows, OTLP off): the exporter derives it from the payload.
+      ALTER TABLE payloads ADD COLUMN facts TEXT;
+    `,
+  },
 ];
 
 export function migrate(db: Database): number {

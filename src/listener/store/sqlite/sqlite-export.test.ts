@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractRecord } from '../../extract/extract-record.js';
 import { fixtureText, variantProfile } from '../../../../test/helpers/listener-harness.js';
+import { unpackPayload } from '../payload-codec.js';
 import { createSqliteStore } from './sqlite-store.js';
 import type { Store } from '../store.js';
 
@@ -41,7 +42,7 @@ test('an export cursor reads records in store order in bounded batches and survi
 
     const first = await store.readForExport('profile', '0', 4, 1 << 20);
     assert.deepEqual(first.map((r) => r.key), ['a-0', 'a-1', 'a-2', 'a-3']);
-    assert.equal((JSON.parse(first[0]?.body.toString() ?? '{}') as { correlation_id: string }).correlation_id, 'a-0', 'the payload as received');
+    assert.equal((JSON.parse(first[0] ? unpackPayload(first[0].encoding, first[0].stored).toString() : '{}') as { correlation_id: string }).correlation_id, 'a-0', 'the payload as received');
     assert.equal(first[0]?.profile?.endpoint, 'GET /products/{id}');
     const rest = await store.readForExport('profile', first[3]?.position ?? '', 100, 7000);
     assert.deepEqual(rest.map((r) => r.key).slice(0, 2), ['a-4', 'b-0']);

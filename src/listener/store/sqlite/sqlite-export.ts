@@ -1,5 +1,4 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { unpackPayload } from '../payload-codec.js';
 import { EXPORT_STREAMS, type ExportCursorState, type ExportRow, type ExportStream, type Store } from '../store.js';
 
 type ExportMethods = Pick<Store, 'activateExporters' | 'exportCursor' | 'readForExport' | 'saveExportCursor' | 'exportBacklog' | 'exportLease'>;
@@ -36,6 +35,7 @@ interface ProfileExportRow {
   is_error: number;
   body: Buffer;
   encoding: number;
+  facts: string | null;
 }
 
 interface ActivityExportRow {
@@ -67,7 +67,7 @@ export function createSqliteExport(db: Database, now: () => number = Date.now): 
   };
   const readProfiles = db.prepare(`
     SELECT r.id, r.project, r.source, r.correlation_id, r.ts, r.method, r.url, r.endpoint, r.status, r.duration_ms, r.host,
-           r.sql_count, r.sql_ms, r.is_error, p.body, p.encoding
+           r.sql_count, r.sql_ms, r.is_error, p.body, p.encoding, p.facts
     FROM requests r JOIN payloads p USING (id) WHERE r.id > ? AND r.id <= ? ORDER BY r.id`);
   const readActivity = db.prepare('SELECT id, project, source, record_key, ts, body, encoding FROM db_activity WHERE id > ? AND id <= ? ORDER BY id');
   const backlog: Record<ExportStream, Statement<unknown[]>> = {
@@ -124,12 +124,14 @@ export function createSqliteExport(db: Database, now: () => number = Date.now): 
             key: r.correlation_id,
             timestamp: r.ts,
             profile: { method: r.method, url: r.url, endpoint: r.endpoint, status: r.status, duration_ms: r.duration_ms, host: r.host, sql_count: r.sql_count, sql_ms: r.sql_ms, is_error: r.is_error === 1 },
-            body: unpackPayload(r.encoding, r.body),
+            stored: r.body,
+            encoding: r.encoding,
+            facts: r.facts,
           }),
         );
       }
       return (readActivity.all(Number(after), last) as ActivityExportRow[]).map(
-        (r): ExportRow => ({ stream, position: String(r.id), project: r.project, source: r.source, key: r.record_key, timestamp: r.ts, profile: null, body: unpackPayload(r.encoding, r.body) }),
+        (r): ExportRow => ({ stream, position: String(r.id), project: r.project, source: r.source, key: r.record_key, timestamp: r.ts, profile: null, stored: r.body, encoding: r.encoding, facts: null }),
       );
     },
     async saveExportCursor(exporter, stream, position, inFlight) {

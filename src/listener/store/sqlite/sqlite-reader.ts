@@ -33,7 +33,8 @@ export function openSqliteReader(file: string): SqliteReader {
     throw new Error(`${file}: not a listener database of a known version (user_version ${version}); open it once with this version's listener first`);
   }
   const profileRows = db.prepare(`
-    SELECT r.id, r.project, r.source, r.correlation_id, r.ts, r.method, r.url, r.endpoint, r.status, r.duration_ms, r.host, r.sql_count, r.sql_ms, r.is_error, p.body, p.encoding
+    SELECT r.id, r.project, r.source, r.correlation_id, r.ts, r.method, r.url, r.endpoint, r.status, r.duration_ms, r.host, r.sql_count, r.sql_ms, r.is_error, p.body, p.encoding,
+           ${version >= 4 ? 'p.facts' : 'NULL AS facts'}
     FROM requests r JOIN payloads p USING (id) WHERE r.id > ? ORDER BY r.id LIMIT ?`);
   const activityRows = db.prepare('SELECT id, project, source, record_key, ts, body, encoding FROM db_activity WHERE id > ? ORDER BY id LIMIT ?');
   const links = db.prepare('SELECT correlation_id FROM db_activity_links WHERE activity_id = ? ORDER BY correlation_id').pluck();
@@ -42,7 +43,7 @@ export function openSqliteReader(file: string): SqliteReader {
   const rollupNext = db.prepare(`SELECT ${rollupCols} FROM rollups r LEFT JOIN rollup_keys k ON k.id = r.key_id
     WHERE (r.project, r.kind, r.res, r.t, r.key_id) > (?, ?, ?, ?, ?) ORDER BY r.project, r.kind, r.res, r.t, r.key_id LIMIT ?`);
 
-  type P = { id: number; project: string; source: string; correlation_id: string; ts: number; method: string; url: string; endpoint: string; status: number | null; duration_ms: number; host: string; sql_count: number; sql_ms: number; is_error: number; body: Buffer; encoding: number };
+  type P = { id: number; project: string; source: string; correlation_id: string; ts: number; method: string; url: string; endpoint: string; status: number | null; duration_ms: number; host: string; sql_count: number; sql_ms: number; is_error: number; body: Buffer; encoding: number; facts: string | null };
   type A = { id: number; project: string; source: string; record_key: string; ts: number; body: Buffer; encoding: number };
   type R = { project: string; kind: RollupKind; res: number; t: number; key_id: number; count: number; total_ms: number; max_ms: number; errors: number; calls: number; self_ms: number; self_count: number; hist: Buffer; text: string };
 
@@ -53,7 +54,7 @@ export function openSqliteReader(file: string): SqliteReader {
         record: {
           kind: 'profile', project: r.project, source: r.source, correlationId: r.correlation_id, timestamp: r.ts, method: r.method, url: r.url, endpoint: r.endpoint,
           status: r.status, durationMs: r.duration_ms, host: r.host, sqlCount: r.sql_count, sqlMs: r.sql_ms, isError: r.is_error === 1, queries: [], functions: [],
-          body: r.body, bodyEncoding: encoding(r.encoding),
+          facts: r.facts, body: r.body, bodyEncoding: encoding(r.encoding),
         },
       }));
     },

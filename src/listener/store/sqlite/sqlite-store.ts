@@ -57,7 +57,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     INSERT INTO requests(project, source, correlation_id, ts, method, url, endpoint, status, duration_ms, host, sql_count, sql_ms, is_error)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
   const existingRequest = db.prepare('SELECT id FROM requests WHERE correlation_id = ? AND project = ? AND source = ?').pluck();
-  const insertPayload = db.prepare('INSERT INTO payloads(id, body, encoding) VALUES (?, ?, ?)');
+  const insertPayload = db.prepare('INSERT INTO payloads(id, body, encoding, facts) VALUES (?, ?, ?, ?)');
   const insertActivity = db.prepare('INSERT INTO db_activity(project, source, record_key, ts, body, encoding) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
   const existingActivity = db.prepare('SELECT id FROM db_activity WHERE record_key = ? AND project = ? AND source = ?').pluck();
   const insertLink = db.prepare('INSERT OR IGNORE INTO db_activity_links(correlation_id, activity_id) VALUES (?, ?)');
@@ -78,7 +78,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         }
         const id = Number(info.lastInsertRowid);
         const p = stored(r);
-        insertPayload.run(id, p.bytes, ENCODING_CODE[p.encoding]);
+        insertPayload.run(id, p.bytes, ENCODING_CODE[p.encoding], r.facts);
         if (rollup) newProfiles.push(r);
         else rollups.add(r);
         results.push({ kind: 'accepted', rowId: id });
