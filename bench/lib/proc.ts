@@ -84,3 +84,54 @@ function statFields(pid: number, tid?: number): string[] | null {
     return null;
   }
 }
+
+export interface MemoryPeaks {
+  /** Largest sum of RSS over the process tree seen by the sampler, MB (shared pages counted in every process). */
+  rssMb: number;
+  /** Largest sum of PSS (proportional set size: shared pages split between their users), MB: what the tree costs the host. */
+  pssMb: number;
+  /** The root process alone (the daemon's supervisor). */
+  rootRssMb: number;
+  rootPssMb: number;
+}
+
+/** Samples RSS and PSS of pid's process tree every `everyMs` until stop(); also folds in VmHWM at the end. */
+export function sampleMemory(pid: number, everyMs = 100): { stop(): MemoryPeaks } {
+  const peaks: MemoryPeaks = { rssMb: 0, pssMb: 0, rootRssMb: 0, rootPssMb: 0 };
+  const read = (p: number): { rss: number; pss: number } | null => {
+    try {
+      const s = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
+      const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0);
+      return { rss: kb('Rss') / 1024, pss: kb('Pss') / 1024 };
+    } catch {
+      return null;
+    }
+  };
+  const tick = (): void => {
+    let rss = 0;
+    let pss = 0;
+    for (const p of processTree(pid)) {
+      const m = read(p);
+      if (!m) continue;
+      rss += m.rss;
+      pss += m.pss;
+      if (p === pid) {
+        peaks.rootRssMb = Math.max(peaks.rootRssMb, m.rss);
+        peaks.rootPssMb = Math.max(peaks.rootPssMb, m.pss);
+      }
+    }
+    peaks.rssMb = Math.max(peaks.rssMb, rss);
+    peaks.pssMb = Math.max(peaks.pssMb, pss);
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      tick();
+      const hwm = peakRssBytes(pid) / 1024 / 1024; // between samples a peak may hide: VmHWM does not miss it
+      if (Number.isFinite(hwm)) peaks.rssMb = Math.max(peaks.rssMb, hwm);
+      return { ...peaks };
+    },
+  };
+}

@@ -12,7 +12,8 @@ import type { SinkMessage } from './sink.js';
 import type { HttpSinkMessage } from './http-sink.js';
 import { getJson } from './get-json.js';
 
-export type VariantName = 'sink' | 'memory' | 'durable' | 'syslog-ng';
+/** memory-full: memory mode with ingest.validation full (JSON.parse of every message), to show what the full parse costs. */
+export type VariantName = 'sink' | 'memory' | 'memory-full' | 'durable' | 'syslog-ng';
 
 export interface ServerUnderTest {
   /** The process whose CPU and peak RSS are measured. */
@@ -41,6 +42,8 @@ export async function startServer(variant: VariantName, o: StartOptions): Promis
     case 'memory':
     case 'durable':
       return startDaemon(o.dir, variant, o.daemonNodeArgs);
+    case 'memory-full':
+      return startDaemon(o.dir, 'memory', o.daemonNodeArgs, { BITVILLE_INGEST_VALIDATION: 'full' });
     case 'syslog-ng':
       return startSyslogNg(o.dir);
   }
@@ -70,14 +73,14 @@ interface Health {
   stats: { ingest: { accepted: number; rejected: number; rejected_by_reason: Record<string, number> }; buffer: Record<string, unknown> };
 }
 
-async function startDaemon(dir: string, mode: 'memory' | 'durable', nodeArgs: string[]): Promise<ServerUnderTest> {
+async function startDaemon(dir: string, mode: 'memory' | 'durable', nodeArgs: string[], env: Record<string, string> = {}): Promise<ServerUnderTest> {
   const dataDir = join(dir, 'data');
   const socket = join(dir, 'd.sock');
   const log = openSync(join(dir, 'daemon.log'), 'a');
   const child = spawn(
     process.execPath,
     [...nodeArgs, DAEMON_MAIN.pathname, 'daemon', '--data-dir', dataDir, '--socket', socket, '--health', '127.0.0.1:0', '--buffer-mode', mode],
-    { stdio: ['ignore', log, log] },
+    { stdio: ['ignore', log, log], env: { ...process.env, ...env } },
   );
   closeSync(log);
   const infoPath = join(dataDir, 'state', 'daemon.json');

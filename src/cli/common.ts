@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../shared/config/load-config.js';
+import { ConfigError } from '../shared/config/config-error.js';
 
 /** Flags every long-running role shares. */
 export function addConfigFlags(cmd: Command): Command {

@@ -1,82 +1,48 @@
 import type { Command } from 'commander';
-import { daemonConfigSchema, type DaemonConfig } from '../shared/config/daemon-config.js';
-import { loadConfig, deepMerge } from '../shared/config/load-config.js';
-import { createLogger } from '../shared/telemetry/logger.js';
-import { installSignalHandlers } from '../daemon/lifecycle/signals.js';
-import { createSupervisor } from '../daemon/lifecycle/supervisor.js';
-import { addConfigFlags, exitOnConfigError, logOverrides } from './common.js';
-import { reportStartFailure } from './fatal.js';
+import { addConfigFlags } from './common.js';
+import type { DaemonFlags } from './daemon-config-load.js';
 
-export interface DaemonFlags {
-  config?: string;
-  socket?: string;
-  dataDir?: string;
-  health?: string;
-  udp?: string;
-  bufferMode?: string;
-  forwardUrl?: string;
-  forwardToken?: string;
-  logLevel?: string;
-  logFormat?: string;
+export type { DaemonFlags };
+
+/** The daemon's own flags as given on the command line (everything after `daemon`). */
+function daemonArgs(): string[] {
+  const i = process.argv.indexOf('daemon');
+  return i === -1 ? [] : process.argv.slice(i + 1);
 }
 
-export function daemonOverrides(f: DaemonFlags): Record<string, unknown> {
-  return deepMerge(logOverrides(f), {
-    socket: f.socket,
-    dataDir: f.dataDir,
-    health: f.health,
-    udp: f.udp,
-    buffer: { mode: f.bufferMode },
-    forward: { url: f.forwardUrl, token: f.forwardToken },
-  });
-}
-
-export function loadDaemonConfig(f: DaemonFlags): Readonly<DaemonConfig> {
-  try {
-    return loadConfig(daemonConfigSchema, { file: f.config, overrides: daemonOverrides(f) });
-  } catch (err) {
-    exitOnConfigError(err);
-  }
-}
-
-export function registerDaemonCommand(program: Command): void {
-  addConfigFlags(program.command('daemon'))
-    .description('run the agent daemon: accept profiles from PHP, buffer, spool, forward')
+function withDaemonFlags(cmd: Command): Command {
+  return addConfigFlags(cmd)
     .option('--socket <path>', 'Unix socket path')
     .option('--data-dir <dir>', 'spool, inbox, quarantine and state folder')
     .option('--health <host:port>', 'health and metrics address')
     .option('--udp <host:port>', 'also accept UDP datagrams here')
     .option('--buffer-mode <mode>', 'memory or durable')
     .option('--forward-url <url>', 'listener base URL')
-    .option('--forward-token <token>', 'listener bearer token')
-    .action(async (flags: DaemonFlags) => {
-      const config = loadDaemonConfig(flags);
-      const log = createLogger({ level: config.log.level, format: config.log.format, base: { role: 'daemon' } });
-      const supervisor = createSupervisor({
-        config,
-        // SIGHUP: the same file, environment and flags as at start; a ConfigError lists every problem
-        loadConfig: () => loadConfig(daemonConfigSchema, { file: flags.config, overrides: daemonOverrides(flags) }),
-        log,
-      });
-      // Handlers first: a SIGTERM that arrives while the daemon starts must still mean a graceful
-      // stop (once start-up is over), never the default action that kills the process outright.
-      const started = supervisor.start();
-      const afterStart = started.then(
-        () => undefined,
-        () => undefined,
-      );
-      installSignalHandlers({
-        log,
-        stop: () => afterStart.then(() => supervisor.stop()),
-        killNow: () => supervisor.killNow(),
-        reload: () => void afterStart.then(() => supervisor.reload()),
-      });
-      try {
-        await started;
-      } catch (err) {
-        reportStartFailure('daemon', err, log);
-        process.exitCode = 1;
-        setImmediate(() => process.exit(1));
-      }
+    .option('--forward-token <token>', 'listener bearer token');
+}
+
+/**
+ * Only commander and this file load when the command line is parsed; the supervisor and the
+ * config validation are imported when they run, so the long-lived supervisor process carries
+ * neither the other roles' libraries nor the schema library (issue 10).
+ */
+export function registerDaemonCommand(program: Command): void {
+  withDaemonFlags(program.command('daemon'))
+    .description('run the agent daemon: accept profiles from PHP, buffer, spool, forward')
+    .action(async () => {
+      const { runDaemon } = await import('./daemon-run.js');
+      await runDaemon(daemonArgs());
     });
+  // Used by the daemon itself (daemon-config-child.ts): prints {config} or {problems} as JSON.
+  withDaemonFlags(program.command('__daemon-config', { hidden: true })).action(async (flags: DaemonFlags) => {
+    const { loadDaemonConfig } = await import('./daemon-config-load.js');
+    const { ConfigError } = await import('../shared/config/config-error.js');
+    try {
+      process.stdout.write(JSON.stringify({ config: loadDaemonConfig(flags) }));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      process.stdout.write(JSON.stringify({ problems: err.problems }));
+      process.exitCode = 2;
+    }
+  });
 }

@@ -1,36 +1,42 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { VERSION } from '../shared/version.js';
-import { registerDaemonCommand } from './daemon.js';
-import { registerListenerCommand } from './listener.js';
-import { registerUpCommand } from './up.js';
-import { registerStatusCommand } from './status.js';
-import { registerSendCommand } from './send.js';
-import { registerSpoolCommand } from './spool.js';
-import { registerConfigCommand } from './config.js';
-import { registerStoreCommand } from './store.js';
-import { registerPgAgentCommand } from './pg-agent.js';
-import { registerDoctorCommand } from './doctor.js';
 import { reportStartFailure } from './fatal.js';
 
-// One CLI for every role (DESIGN section 1); each subcommand lives in its own file.
-const program = new Command('bitville-apm')
-  .description('Bitville APM: find the requests, functions and SQL queries behind PHP load spikes')
-  .version(VERSION)
-  .option('--debug', 'stack traces with fatal errors (also BITVILLE_DEBUG=1)');
+type Register = (program: Command) => void;
 
-registerDaemonCommand(program);
-registerListenerCommand(program);
-registerUpCommand(program);
-registerStatusCommand(program);
-registerSendCommand(program);
-registerSpoolCommand(program);
-registerConfigCommand(program);
-registerStoreCommand(program);
-registerPgAgentCommand(program);
-registerDoctorCommand(program);
+/**
+ * One CLI for every role (DESIGN section 1); each subcommand lives in its own file. Only the file
+ * of the command being run is loaded: the daemon's supervisor lives for weeks on a web server and
+ * must not carry the listener's HTTP framework, database drivers or the schema library (issue 10).
+ * Without a known command (e.g. `--help`), every command is loaded so help lists them all.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  daemon: async () => (await import('./daemon.js')).registerDaemonCommand,
+  listener: async () => (await import('./listener.js')).registerListenerCommand,
+  up: async () => (await import('./up.js')).registerUpCommand,
+  status: async () => (await import('./status.js')).registerStatusCommand,
+  send: async () => (await import('./send.js')).registerSendCommand,
+  spool: async () => (await import('./spool.js')).registerSpoolCommand,
+  config: async () => (await import('./config.js')).registerConfigCommand,
+  store: async () => (await import('./store.js')).registerStoreCommand,
+  'pg-agent': async () => (await import('./pg-agent.js')).registerPgAgentCommand,
+  doctor: async () => (await import('./doctor.js')).registerDoctorCommand,
+};
+COMMANDS['__daemon-config'] = COMMANDS.daemon as () => Promise<Register>;
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+async function main(): Promise<void> {
+  const program = new Command('bitville-apm')
+    .description('Bitville APM: find the requests, functions and SQL queries behind PHP load spikes')
+    .version(VERSION)
+    .option('--debug', 'stack traces with fatal errors (also BITVILLE_DEBUG=1)');
+  const name = process.argv.slice(2).find((a) => !a.startsWith('-'));
+  const load = name === undefined ? undefined : COMMANDS[name];
+  for (const register of load ? [load] : Object.values(COMMANDS).filter((l, i, all) => all.indexOf(l) === i)) (await register())(program);
+  await program.parseAsync(process.argv);
+}
+
+main().catch((err: unknown) => {
   reportStartFailure(process.argv[2] ?? 'cli', err, null);
   process.exit(1);
 });

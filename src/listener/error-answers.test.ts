@@ -9,7 +9,7 @@ import { extractRecord } from './extract/extract-record.js';
 import { createListenerMetrics } from './metrics.js';
 import { errorServerOptions, registerErrorHandlers } from './http-errors.js';
 import { createSqliteStore } from './store/sqlite/sqlite-store.js';
-import { ndjson, startTestListener, variantProfile, type TestListener } from './test-harness.js';
+import { ndjson, startTestListener, variantProfile, type TestListener } from '../../test/helpers/listener-harness.js';
 
 const CODES = new Set<string>(LISTENER_ERROR_CODES);
 

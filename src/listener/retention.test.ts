@@ -10,7 +10,7 @@ import { extractRecord } from './extract/extract-record.js';
 import { createListenerMetrics } from './metrics.js';
 import { createRetention } from './retention.js';
 import { createSqliteStore } from './store/sqlite/sqlite-store.js';
-import { variantProfile } from './test-harness.js';
+import { variantProfile } from '../../test/helpers/listener-harness.js';
 import { MIGRATIONS } from './store/sqlite/migrations.js';
 import Database from 'better-sqlite3';
 

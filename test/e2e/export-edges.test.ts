@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { startTestListener, ndjson, variantProfile, type TestListener } from '../../src/listener/test-harness.js';
+import { startTestListener, ndjson, variantProfile, type TestListener } from '../helpers/listener-harness.js';
 import { startGelfTcpReceiver } from '../helpers/gelf-receivers.js';
 import { createTestDatabase } from '../helpers/pg-database.js';
 import { waitFor } from '../helpers/wait-for.js';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startTestListener, ndjson, type TestListener } from '../../src/listener/test-harness.js';
+import { startTestListener, ndjson, type TestListener } from '../helpers/listener-harness.js';
 import { startGelfTcpReceiver } from '../helpers/gelf-receivers.js';
 import { startOtlpReceiver, type DecodedSpan } from '../helpers/otlp-receiver.js';
 import { waitFor } from '../helpers/wait-for.js';

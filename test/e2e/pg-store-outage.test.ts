@@ -2,7 +2,7 @@
 // stop: clear start-up errors, and a database outage while daemons are sending.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestListener } from '../../src/listener/test-harness.js';
+import { startTestListener } from '../helpers/listener-harness.js';
 import { spawnDaemon, tempDir } from '../helpers/daemon-process.js';
 import { spawnListener } from '../helpers/listener-process.js';
 import { startPrivatePg, type PrivatePg } from '../helpers/pg-private.js';

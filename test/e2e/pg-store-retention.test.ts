@@ -1,7 +1,7 @@
 // Issue 12: retention on PostgreSQL drops whole day partitions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ndjson, startTestListener, variantProfile } from '../../src/listener/test-harness.js';
+import { ndjson, startTestListener, variantProfile } from '../helpers/listener-harness.js';
 import { createTestDatabase } from '../helpers/pg-database.js';
 import { waitFor } from '../helpers/wait-for.js';
 

@@ -3,7 +3,7 @@
 // between stores), so pages are compared by following them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixtureText, ndjson, startTestListener, variantProfile, type TestListener } from '../../src/listener/test-harness.js';
+import { fixtureText, ndjson, startTestListener, variantProfile, type TestListener } from '../helpers/listener-harness.js';
 import { itemsOf, sameAnswers } from '../helpers/compare-listeners.js';
 import { createTestDatabase } from '../helpers/pg-database.js';
 import { variedProfiles } from '../helpers/varied-profiles.js';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fixtureText, ndjson, startTestListener } from '../../src/listener/test-harness.js';
+import { fixtureText, ndjson, startTestListener } from '../helpers/listener-harness.js';
 import { itemsOf, sameAnswers } from '../helpers/compare-listeners.js';
 import { CLI, runCli } from '../helpers/daemon-process.js';
 import { createTestDatabase } from '../helpers/pg-database.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { TestListener } from '../../src/listener/test-harness.js';
+import type { TestListener } from './listener-harness.js';
 
 /** Every page of a read-API answer, following next_cursor (opaque: each store has its own row ids). */
 export async function pages(l: TestListener, path: string, token: string): Promise<unknown[]> {

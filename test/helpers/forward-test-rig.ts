@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import type { DaemonConfig } from '../../src/shared/config/daemon-config.js';
 import { createBufferedQueue } from '../../src/daemon/buffer/buffered-queue.js';
 import type { Queue } from '../../src/daemon/buffer/queue.js';
-import { createDaemonMetrics } from '../../src/daemon/health/metrics.js';
+import { createDaemonMetrics } from '../../src/daemon/telemetry/daemon-metrics.js';
 import { createSpool } from '../../src/daemon/spool/spool.js';
 import { createForwarder, type Forwarder, type ForwarderOptions } from '../../src/daemon/forward/forwarder.js';
 

@@ -1,4 +1,4 @@
-import { variantProfile } from '../../src/listener/test-harness.js';
+import { variantProfile } from './listener-harness.js';
 
 const URIS = ['/products/42', '/products/7?x=1', '/cart', '/checkout/confirm', '/search?q=50%_off', '/Users/99/Orders', '/café/menü'];
 const HOSTS = ['web-01', 'web-02', 'WEB-03'];

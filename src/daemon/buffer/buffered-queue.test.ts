@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createDaemonMetrics } from '../health/metrics.js';
+import { createDaemonMetrics } from '../telemetry/daemon-metrics.js';
 import { createSpool } from '../spool/spool.js';
 import { createBufferedQueue } from './buffered-queue.js';
 import type { Batch, Queue } from './queue.js';

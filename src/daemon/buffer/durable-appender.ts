@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { IngestSource, OnSettled, SettleOutcome } from './queue.js';
 import type { Spool, WriteResult } from '../spool/spool.js';
-import type { DaemonMetrics } from '../health/metrics.js';
+import type { BufferMetrics } from './buffer-metrics.js';
 
 export interface PendingItem {
   bytes: Buffer;
@@ -23,7 +23,7 @@ export interface DurableAppenderOptions {
   onWrite: (result: WriteResult, items: number) => boolean;
   /** After each append: the queue wakes readers and paused ingest. */
   onProgress: () => void;
-  metrics: DaemonMetrics;
+  metrics: BufferMetrics;
   log: Logger;
 }
 
@@ -31,7 +31,9 @@ export interface DurableAppender {
   offer(item: PendingItem): void;
   /** Items waiting for their append are over the memory limits: ingest should pause. */
   congested(): boolean;
+  /** Items (and their bytes) offered and not yet appended. */
   waiting(): number;
+  waitingBytes(): number;
   /** Resolves once everything offered so far is appended (or dropped by policy). */
   drain(): Promise<void>;
   stop(): void;
@@ -121,6 +123,7 @@ export function createDurableAppender(o: DurableAppenderOptions): DurableAppende
     },
     congested: () => pending.length >= o.memoryItems || pendingBytes >= o.memoryBytes,
     waiting: () => pending.length,
+    waitingBytes: () => pendingBytes,
     async drain() {
       while (scheduled || pending.length > 0) {
         if (!scheduled) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createBufferedQueue } from '../buffer/buffered-queue.js';
-import { createDaemonMetrics } from '../health/metrics.js';
+import { createDaemonMetrics } from '../telemetry/daemon-metrics.js';
 import { createSpool } from '../spool/spool.js';
 import { whenBatchReady } from './batcher.js';
 import { createSleeper } from './sleeper.js';

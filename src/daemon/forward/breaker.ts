@@ -9,9 +9,9 @@ import {
   type IBackoff,
   type IBackoffFactory,
 } from 'cockatiel';
-import type { ForwardHealth } from '../health/health-report.js';
+import type { ForwardHealth } from './forward-health.js';
 import { halfOpenDelayMs } from './backoff.js';
-import { readJson, writeJsonAtomic } from './state-file.js';
+import { readJson, writeJsonAtomic } from '../../shared/fs/json-file.js';
 import type { SendOutcome } from './send-outcome.js';
 
 /**

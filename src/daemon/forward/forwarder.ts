@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { forwardLingerMs, type DaemonConfig } from '../../shared/config/daemon-config.js';
 import { rateLimitedLog } from '../../shared/telemetry/rate-limited-log.js';
 import type { Batch, Queue } from '../buffer/queue.js';
-import type { ForwardHealth } from '../health/health-report.js';
+import type { ForwardHealth } from './forward-health.js';
 import { BACKOFF_DEFAULTS, backoffMs, type BackoffOptions } from './backoff.js';
 import { whenBatchReady, waitingItems } from './batcher.js';
 import { createForwardMetrics } from './forward-metrics.js';

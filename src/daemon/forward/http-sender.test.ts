@@ -28,6 +28,23 @@ test('posts gzip NDJSON to /v1/ingest with the bearer token and the agent header
   assert.equal(h['x-bitville-agent'], `${hostname()}/${VERSION}`);
 });
 
+test('compression none posts the plain NDJSON, every item intact, with the exact Content-Length', async (t) => {
+  const listener = await startTestListener({ token: 'sekrit' });
+  const s = sender(listener.url, { compression: 'none' });
+  t.after(async () => {
+    s.close();
+    await listener.close();
+  });
+  const batch = items(50);
+  const outcome = await s.send(batch);
+  assert.equal(outcome.kind, 'delivered');
+  assert.deepEqual(listener.allIds(), batch.map((_, i) => `c${i}`));
+  const h = listener.log()[0]!.headers;
+  assert.equal(h['content-encoding'], undefined);
+  assert.equal(Number(h['content-length']), batch.reduce((n, b) => n + b.length + 1, 0));
+  if (outcome.kind === 'delivered') assert.equal(outcome.wireBytes, Number(h['content-length']));
+});
+
 test('429 and 503 are retried after their Retry-After; 408 and 5xx are retried', async (t) => {
   const listener = await startTestListener();
   const s = sender(listener.url);

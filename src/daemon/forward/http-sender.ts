@@ -45,14 +45,16 @@ export function createHttpSender(o: HttpSenderOptions): HttpSender {
   const request = secure ? https.request : http.request;
   const agentHeader = `${hostname()}/${VERSION}`;
 
-  async function body(items: readonly Buffer[]): Promise<Buffer> {
+  /** The request body: one gzip buffer, or (compression none) the items and newlines as they are, without a copy. */
+  async function body(items: readonly Buffer[]): Promise<Buffer[]> {
     const parts: Buffer[] = [];
     for (const item of items) parts.push(item, NL);
-    const raw = Buffer.concat(parts);
-    return o.compression === 'gzip' ? gzip(raw, { level: o.compressionLevel }) : raw;
+    return o.compression === 'gzip' ? [await gzip(Buffer.concat(parts), { level: o.compressionLevel })] : parts;
   }
 
-  function post(payload: Buffer, signal: AbortSignal | undefined): Promise<SendOutcome> {
+  function post(parts: readonly Buffer[], signal: AbortSignal | undefined): Promise<SendOutcome> {
+    let length = 0;
+    for (const p of parts) length += p.length;
     return new Promise((resolve) => {
       let settled = false;
       let requestTimer: NodeJS.Timeout | undefined;
@@ -76,7 +78,7 @@ export function createHttpSender(o: HttpSenderOptions): HttpSender {
         headers: {
           'Content-Type': 'application/x-ndjson',
           ...(o.compression === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}),
-          'Content-Length': payload.length,
+          'Content-Length': length,
           Authorization: `Bearer ${o.token}`,
           'X-Bitville-Agent': agentHeader,
         },
@@ -107,7 +109,7 @@ export function createHttpSender(o: HttpSenderOptions): HttpSender {
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           const text = Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8');
-          finish(classify(status, text, header(res.headers['retry-after']), payload.length, now()));
+          finish(classify(status, text, header(res.headers['retry-after']), length, now()));
         });
       });
       if (signal?.aborted) {
@@ -115,7 +117,9 @@ export function createHttpSender(o: HttpSenderOptions): HttpSender {
         return;
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-      req.end(payload);
+      req.cork(); // one writev for all the parts
+      for (const p of parts) req.write(p);
+      req.end();
     });
   }
 

@@ -1,6 +1,6 @@
 import { mkdir, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from './state-file.js';
+import { writeJsonAtomic } from '../../shared/fs/json-file.js';
 
 let lastMs = 0;
 

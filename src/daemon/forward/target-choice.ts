@@ -1,5 +1,5 @@
 import type { DaemonConfig } from '../../shared/config/daemon-config.js';
-import type { ForwardHealth } from '../health/health-report.js';
+import type { ForwardHealth } from './forward-health.js';
 import type { SendTarget } from './send-target.js';
 
 export type TargetChoice = { kind: 'send'; target: SendTarget } | { kind: 'wait'; ms: number };

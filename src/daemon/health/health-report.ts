@@ -1,9 +1,10 @@
 import type { QueueStats } from '../buffer/queue.js';
-import type { DaemonMetrics } from './metrics.js';
+import type { ForwardHealth } from '../forward/forward-health.js';
+import type { MetricsSnapshot } from '../telemetry/daemon-metrics.js';
 
 import type { HealthStatus } from '../../shared/http/health-server.js';
 
-export type { HealthStatus };
+export type { HealthStatus, ForwardHealth };
 
 /** Live checks behind `status`; each is computed at request time, never assumed. */
 export interface HealthChecks {
@@ -20,32 +21,15 @@ export interface HealthChecks {
 /** How long a drop keeps /health degraded: long enough for a monitor polling every 30 s to see it. */
 export const RECENT_DROP_MS = 60_000;
 
-/** What the forwarder reports (issue 3); absent until a forwarder runs. */
-export interface ForwardHealth {
-  /** DESIGN section 6's one breaker: with several URLs, a summary (forward/target-choice.ts). */
-  circuitBreaker: {
-    name: string;
-    state: 'closed' | 'open' | 'half_open';
-    failure_count: number;
-    failure_threshold: number;
-    retry_timeout: number;
-    opened_at: number | null;
-  };
-  /** One per forward URL. */
-  circuitBreakers: Array<{ url: string } & ForwardHealth['circuitBreaker']>;
-  /** The last take from the spool failed to read a segment (a disk problem, not the listener). */
-  spoolReadFailing: boolean;
-  stats: Record<string, unknown>;
-}
-
 export interface HealthInputs {
   checks: HealthChecks;
   queue: QueueStats;
-  metrics: Awaited<ReturnType<DaemonMetrics['snapshot']>>;
+  metrics: MetricsSnapshot;
+  /** null until a forwarder runs (forwarding off, or before activation). */
   startedAt: number;
   now: number;
   spoolPath: string;
-  worker: { requestCount: number; rssBytes: number; memoryLimitMb: number; restarts: number; maxRequests: number };
+  worker: { requestCount: number; rssBytes: number; memoryLimitMb: number; restarts: number; maxRequests: number; memory?: NodeJS.MemoryUsage };
   forward: ForwardHealth | null;
   /** Unix ms of the latest drop by policy, 0 if none. */
   lastDropAt: number;
@@ -96,6 +80,10 @@ export function healthReport(i: HealthInputs): { status: HealthStatus; body: Rec
         worker: {
           request_count: i.worker.requestCount,
           memory_usage_mb: mb(i.worker.rssBytes),
+          // where the RSS goes: V8 heap (used of total), Buffers outside it (message bytes)
+          ...(i.worker.memory
+            ? { heap_used_mb: mb(i.worker.memory.heapUsed), heap_total_mb: mb(i.worker.memory.heapTotal), external_mb: mb(i.worker.memory.external), array_buffers_mb: mb(i.worker.memory.arrayBuffers) }
+            : {}),
           memory_limit_mb: i.worker.memoryLimitMb,
           restarts: i.worker.restarts,
           max_requests: i.worker.maxRequests,

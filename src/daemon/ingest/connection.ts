@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { isControlStart, parseControlLine } from '../../shared/protocol/control-lines.js';
-import type { DaemonMetrics } from '../health/metrics.js';
+import type { IngestMetrics } from './ingest-metrics.js';
 import { createAckTracker } from './ack-tracker.js';
 import type { IngestGate } from './ingest-gate.js';
 import type { Intake } from './intake.js';
@@ -10,7 +10,7 @@ export interface ConnectionDeps {
   maxMessageBytes: number;
   intake: Intake;
   gate: IngestGate;
-  metrics: DaemonMetrics;
+  metrics: IngestMetrics;
   /** The daemon's own shutdown probe arrived (shared/protocol/control-lines.ts). */
   onSentinel: (nonce: string) => void;
   now: () => number;

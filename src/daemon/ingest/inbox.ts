@@ -1,7 +1,7 @@
 import { chmod, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LimitedLog } from '../../shared/telemetry/rate-limited-log.js';
-import type { DaemonMetrics } from '../health/metrics.js';
+import type { IngestMetrics } from './ingest-metrics.js';
 import type { Intake } from './intake.js';
 
 export interface InboxOptions {
@@ -10,7 +10,7 @@ export interface InboxOptions {
   sweepMs: number;
   maxMessageBytes: number;
   intake: Intake;
-  metrics: DaemonMetrics;
+  metrics: IngestMetrics;
   logLimited: LimitedLog;
 }
 

@@ -1,8 +1,8 @@
-import { parseMessage } from '../../shared/protocol/parse-message.js';
+import { parseMessage, type Validation } from '../../shared/protocol/parse-message.js';
 import type { RejectCode } from '../../shared/protocol/reject-codes.js';
 import type { LimitedLog } from '../../shared/telemetry/rate-limited-log.js';
 import type { IngestSource, OnSettled, Queue } from '../buffer/queue.js';
-import type { DaemonMetrics } from '../health/metrics.js';
+import type { IngestMetrics } from './ingest-metrics.js';
 import type { Quarantine } from '../spool/quarantine.js';
 
 export interface Intake {
@@ -18,7 +18,7 @@ export interface Intake {
 }
 
 /** The one path from every source into the queue, so all sources count and reject alike. */
-export function createIntake(queue: Queue, metrics: DaemonMetrics, quarantine: Quarantine, logLimited: LimitedLog): Intake {
+export function createIntake(queue: Queue, metrics: IngestMetrics, quarantine: Quarantine, logLimited: LimitedLog, validation: Validation = 'structural'): Intake {
   function reject(code: RejectCode, sample: Buffer, source: IngestSource): void {
     metrics.rejected(code);
     if (quarantine.sample(code, sample)) metrics.quarantined('message_sample');
@@ -26,7 +26,7 @@ export function createIntake(queue: Queue, metrics: DaemonMetrics, quarantine: Q
   }
   return {
     handle(raw, source, onSettled, cutOff = false) {
-      const outcome = parseMessage(raw);
+      const outcome = parseMessage(raw, validation);
       if (outcome.kind === 'rejected') {
         reject(cutOff && outcome.code === 'invalid_json' ? 'incomplete' : outcome.code, raw, source);
         return false;

@@ -1,7 +1,5 @@
-import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
-import { parseHostPort } from '../../shared/config/parse-host-port.js';
-import type { DaemonMetrics } from '../health/metrics.js';
+import type { Socket } from 'node:dgram';
+import type { IngestMetrics } from './ingest-metrics.js';
 import type { Intake } from './intake.js';
 
 export interface UdpSource {
@@ -14,12 +12,11 @@ export interface UdpSource {
 }
 
 export interface UdpSourceOptions {
-  bind: string;
   maxMessageBytes: number;
   intake: Intake;
-  metrics: DaemonMetrics;
-  /** A socket the supervisor bound and passed over IPC; used instead of binding `bind`. */
-  shared?: Socket;
+  metrics: IngestMetrics;
+  /** The socket the supervisor bound and passed over IPC (lifecycle/listen-sockets.ts). */
+  shared: Socket;
 }
 
 /** One JSON object per datagram (DESIGN section 2). Off unless `udp` is configured. */
@@ -32,24 +29,9 @@ export function createUdpSource(o: UdpSourceOptions): UdpSource {
   }
   return {
     async start() {
-      if (o.shared) {
-        o.shared.on('message', receive);
-        o.shared.on('error', () => undefined);
-        socket = o.shared;
-        return;
-      }
-      const { host, port } = parseHostPort(o.bind);
-      const s = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: 8 * 1024 * 1024 });
-      s.on('message', receive);
-      s.on('error', () => undefined); // per-datagram errors (e.g. ICMP) are not fatal for a receive-only socket
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.bind(port, host, () => {
-          s.off('error', reject);
-          resolve();
-        });
-      });
-      socket = s;
+      o.shared.on('message', receive);
+      o.shared.on('error', () => undefined); // per-datagram errors (e.g. ICMP) are not fatal for a receive-only socket
+      socket = o.shared;
     },
     async stop() {
       const s = socket;

@@ -5,7 +5,7 @@ import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Batch, OnSettled, Queue, QueueStats } from '../buffer/queue.js';
-import { createDaemonMetrics } from '../health/metrics.js';
+import { createDaemonMetrics } from '../telemetry/daemon-metrics.js';
 import { bindUnixSocket } from '../lifecycle/listen-sockets.js';
 import { createQuarantine } from '../spool/quarantine.js';
 import { createIntake } from './intake.js';

@@ -3,7 +3,7 @@ import { lstat } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { sentinelLine } from '../../shared/protocol/control-lines.js';
 import type { Queue } from '../buffer/queue.js';
-import type { DaemonMetrics } from '../health/metrics.js';
+import type { IngestMetrics } from './ingest-metrics.js';
 import { handleConnection, type Connection } from './connection.js';
 import { createIngestGate } from './ingest-gate.js';
 import type { Intake } from './intake.js';
@@ -21,7 +21,7 @@ export interface UnixSocketOptions {
   idleTimeoutMs: number;
   intake: Intake;
   queue: Queue;
-  metrics: DaemonMetrics;
+  metrics: IngestMetrics;
   now?: () => number;
 }
 

@@ -1,4 +1,4 @@
-import type { HealthStatus } from '../health/health-report.js';
+import type { HealthStatus } from '../../shared/http/health-server.js';
 
 /** What the supervisor itself knows, added to every /health answer. */
 export interface SupervisorFacts {

@@ -2,7 +2,8 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import { join } from 'node:path';
 import type { DaemonConfig } from '../../shared/config/daemon-config.js';
 import { createLogger, type Logger } from '../../shared/telemetry/logger.js';
-import { daemonPaths, startWorkerDaemon, type RunningWorker } from '../main.js';
+import { daemonPaths } from '../daemon-paths.js';
+import { startWorkerPipeline, type RunningWorker } from '../worker-wiring.js';
 import { parseToWorker, type FromWorker } from './ipc-messages.js';
 import { acquireLock, LockedError } from './state-lock.js';
 
@@ -81,7 +82,7 @@ export function runWorker(): void {
         const beatNow = (): void => {
           void worker?.requestCount().then((requestCount) => send({ type: 'heartbeat', rssBytes: process.memoryUsage.rss(), requestCount }), () => undefined);
         };
-        startWorkerDaemon(config, logger, { unix: { handle: handle as object, inode: msg.socketInode }, udp: udpSocket }, spoolFree, { listenNow: msg.listen, onLimit: beatNow }).then(
+        startWorkerPipeline(config, logger, { unix: { handle: handle as object, inode: msg.socketInode }, udp: udpSocket }, spoolFree, { listenNow: msg.listen, onLimit: beatNow }).then(
           (w) => {
             worker = w;
             if (msg.listen) send({ type: 'ready' });

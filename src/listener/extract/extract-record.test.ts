@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixtureText, variantProfile } from '../test-harness.js';
+import { fixtureText, variantProfile } from '../../../test/helpers/listener-harness.js';
 import { correlationIds } from './correlation-ids.js';
 import { extractRecord } from './extract-record.js';
 import { endpointKey } from './normalize-path.js';

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { ndjson, startTestListener, variantProfile, type TestListener } from '../test-harness.js';
+import { ndjson, startTestListener, variantProfile, type TestListener } from '../../../test/helpers/listener-harness.js';
 
 const LINE_MAX = 256 * 1024;
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ndjson, startTestListener, variantProfile, type TestListener } from '../test-harness.js';
+import { ndjson, startTestListener, variantProfile, type TestListener } from '../../../test/helpers/listener-harness.js';
 
 /** A body with profiles, a broken line and a blank one; line numbers depend on `n`. */
 function batch(tag: string, n: number, ts: number): { body: string; brokenLine: number } {

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { fixtureText, ndjson, startTestListener, variantProfile, type TestListener } from '../test-harness.js';
+import { fixtureText, ndjson, startTestListener, variantProfile, type TestListener } from '../../../test/helpers/listener-harness.js';
 
 interface Page {
   items: { correlation_id: string; url: string; duration_ms: number; sql_count: number; sql_ms: number; status: number | null; host: string; method: string }[];

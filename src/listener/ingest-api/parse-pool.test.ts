@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { unpackPayload, ENCODING_CODE } from '../store/payload-codec.js';
-import { variantProfile } from '../test-harness.js';
+import { variantProfile } from '../../../test/helpers/listener-harness.js';
 import { createParsePool } from './parse-pool.js';
 import { prepareLines, type PreparedLine } from './prepare-lines.js';
 

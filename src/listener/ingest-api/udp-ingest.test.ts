@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { startTestListener, variantProfile, type TestListener } from '../test-harness.js';
+import { startTestListener, variantProfile, type TestListener } from '../../../test/helpers/listener-harness.js';
 
 let l: TestListener;
 before(async () => {

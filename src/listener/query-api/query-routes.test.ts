@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixtureText, ndjson, startTestListener, variantProfile, type TestListener } from '../test-harness.js';
+import { fixtureText, ndjson, startTestListener, variantProfile, type TestListener } from '../../../test/helpers/listener-harness.js';
 
 interface StatsAnswer {
   items: { key: string; count: number; total_ms: number; p50_ms: number; p95_ms: number; p99_ms: number; max_ms: number; error_rate?: number; self_ms?: number | null; calls?: number }[];

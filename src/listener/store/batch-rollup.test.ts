@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { extractRecord, type ProfileRecord } from '../extract/extract-record.js';
-import { variantProfile } from '../test-harness.js';
+import { variantProfile } from '../../../test/helpers/listener-harness.js';
 import { bucketOf } from './duration-buckets.js';
 import { createRollupAggregator, HOUR, MINUTE, mergeRollups, type BatchRollup } from './batch-rollup.js';
 

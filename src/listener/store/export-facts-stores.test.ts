@@ -9,7 +9,7 @@ import { listenerConfigSchema } from '../../shared/config/listener-config.js';
 import { createLogger } from '../../shared/telemetry/logger.js';
 import { decodeExportFacts } from '../extract/export-facts.js';
 import { extractRecord } from '../extract/extract-record.js';
-import { variantProfile } from '../test-harness.js';
+import { variantProfile } from '../../../test/helpers/listener-harness.js';
 import { unpackPayload } from './payload-codec.js';
 import { pgTarget } from './postgres/pg-connection.js';
 import { openPostgresStore } from './postgres/postgres-store.js';

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractRecord } from '../extract/extract-record.js';
-import { fixtureText, ndjson, startTestListener, variantProfile } from '../test-harness.js';
+import { fixtureText, ndjson, startTestListener, variantProfile } from '../../../test/helpers/listener-harness.js';
 import { packPayload, unpackPayload, ENCODING_CODE } from './payload-codec.js';
 import { createSqliteStore } from './sqlite/sqlite-store.js';
 

@@ -1,7 +1,7 @@
-import { connect } from 'node:net';
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { hostname } from 'node:os';
+import { sendAcked } from '../../shared/client/daemon-client.js';
 import { VERSION } from '../../shared/version.js';
 
 const gzipAsync = promisify(gzip);
@@ -16,30 +16,18 @@ export type TransportOutcome =
 export type Transport = (lines: readonly Buffer[]) => Promise<TransportOutcome>;
 
 /**
- * The daemon's Unix socket (DESIGN 2): NDJSON lines on one connection, then close. The daemon
- * has accepted them once it has read them; the connection closing cleanly is the only answer
- * this protocol gives.
+ * The daemon's Unix socket (DESIGN 2) with an acknowledged send (shared/client/daemon-client.ts):
+ * the records count as delivered only once the daemon answers that they are safe (in its memory
+ * buffer, or fsynced in durable mode). No answer in time: they stay in the agent's buffer and go
+ * again (the listener drops the duplicates). A daemon too old to answer never acknowledges.
  */
 export function socketTransport(path: string, timeoutMs: number): Transport {
-  return (lines) =>
-    new Promise((resolve) => {
-      let settled = false;
-      const done = (o: TransportOutcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        sock.destroy();
-        resolve(o);
-      };
-      const sock = connect(path);
-      const timer = setTimeout(() => done({ kind: 'retry', code: 'timeout' }), timeoutMs);
-      sock.on('error', (err: NodeJS.ErrnoException) => done({ kind: 'retry', code: err.code ?? 'socket_error' }));
-      sock.on('connect', () => {
-        sock.end(Buffer.concat(lines.flatMap((l) => [l, NEWLINE])));
-      });
-      sock.on('close', (hadError) => done(hadError ? { kind: 'retry', code: 'socket_error' } : { kind: 'delivered' }));
-      sock.resume(); // the daemon sends nothing back; keep the socket flowing so 'close' fires
-    });
+  return async (lines) => {
+    const r = await sendAcked(path, lines.map((l) => l.toString('utf8')), timeoutMs);
+    if (r.kind === 'failed') return { kind: 'retry', code: r.reason };
+    // rejected lines are invalid (counted by the daemon); dropped ones its spool policy refused (counted there)
+    return r.counts.rejected > 0 && r.counts.accepted === 0 && r.counts.dropped === 0 ? { kind: 'rejected', code: 'daemon_rejected' } : { kind: 'delivered' };
+  };
 }
 
 const NEWLINE = Buffer.from('\n');

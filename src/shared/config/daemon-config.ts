@@ -26,6 +26,11 @@ export const daemonConfigSchema = z.strictObject({
       idleTimeoutMs: z.number().int().min(100).default(10_000),
       /** Inbox directory sweep period. 2 s. */
       inboxSweepMs: z.number().int().min(100).default(2_000),
+      /**
+       * structural (default): one pass checks shape, nesting and the id fields, the listener parses
+       * fully; full: JSON.parse of every message in the daemon too (docs/daemon.md, "Validation").
+       */
+      validation: z.enum(['structural', 'full']).default('structural'),
     })
     .prefault({}),
   buffer: z

@@ -4,13 +4,9 @@ import type { z } from 'zod';
 import { applyEnvOverrides, isPlain } from './env-overrides.js';
 import { nearestKey } from './nearest-key.js';
 
-/** Bad configuration at boot: every problem, each naming the key, the value and what was expected. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError } from './config-error.js';
+
+export { ConfigError };
 
 export interface LoadOptions {
   /** YAML file; absent means defaults + environment + overrides. */

@@ -44,3 +44,28 @@ test('refuses a message nested deeper than the limit before parsing it, and an o
   assert.deepEqual(parseMessage(Buffer.from(JSON.stringify({ correlation_id: 'x'.repeat(129), project: 'p' }))), { kind: 'rejected', code: 'id_too_long' });
   assert.equal(parseMessage(Buffer.from(JSON.stringify({ correlation_id: 'x'.repeat(128), project: 'p' }))).kind, 'accepted');
 });
+
+test('structural validation keeps the bytes and rejects cut-off, interleaved and garbage messages like the full parse does', () => {
+  const good = Buffer.from('{"correlation_id":"a","project":"p","n":[1,-2.5e3,true,false,null],"s":"x\\"}{]"}');
+  for (const mode of ['structural', 'full'] as const) {
+    const ok = parseMessage(good, mode);
+    assert.equal(ok.kind, 'accepted', mode);
+    if (ok.kind === 'accepted') assert.equal(ok.bytes, good, `${mode}: the very bytes, not a copy`);
+    for (const bad of ['{"correlation_id":"a","project":"p"', '{"a":1}{"b":2}', '{"a":1]', '{"correlation_id": "x", oops}', '{"a":"unterminated}']) {
+      assert.deepEqual(parseMessage(Buffer.from(bad), mode), { kind: 'rejected', code: 'invalid_json' }, `${mode}: ${bad}`);
+    }
+    assert.deepEqual(parseMessage(Buffer.from('[1,2]'), mode), { kind: 'rejected', code: 'not_object' });
+    assert.deepEqual(parseMessage(Buffer.from([0xff, 0x7b, 0x13]), mode), { kind: 'rejected', code: 'invalid_json' });
+  }
+});
+
+test('structural validation still fills defaults and re-serialises multi-line messages through the full parse', () => {
+  const noProject = parseMessage(Buffer.from('{"correlation_id":"a","project":""}'));
+  assert.equal(noProject.kind === 'accepted' && noProject.filledDefaults, true);
+  const nested = parseMessage(Buffer.from('{"x":{"correlation_id":"inner","project":"inner"}}'));
+  assert.equal(nested.kind === 'accepted' && nested.filledDefaults, true, 'keys of nested objects do not count');
+  const pretty = parseMessage(Buffer.from('{\n "correlation_id": "a",\n "project": "p"\n}'));
+  assert.equal(pretty.kind === 'accepted' && !pretty.bytes.includes(0x0a), true);
+  const longEscaped = parseMessage(Buffer.from(JSON.stringify({ correlation_id: 'é'.repeat(100), project: 'p' })));
+  assert.equal(longEscaped.kind, 'accepted', '100 characters of 2 bytes each: exact check by the full parse');
+});

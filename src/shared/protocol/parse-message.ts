@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_CORRELATION_ID_CHARS, MAX_JSON_DEPTH, withinDepth } from './json-limits.js';
 import type { RejectCode } from './reject-codes.js';
+import { scanMessage } from './scan-message.js';
+
+/**
+ * How much the daemon checks (`ingest.validation`). structural (default): one pass over the
+ * bytes (scan-message.ts), a full parse only when the message must be rewritten; full: JSON.parse
+ * of every message, as DESIGN section 2 first described. docs/benchmarks.md has the cost of each.
+ */
+export type Validation = 'structural' | 'full';
 
 export type ParseOutcome =
   /** `bytes` is one compact JSON object without a newline, ready to be a spool line. */
@@ -16,11 +24,22 @@ const NEWLINE = 0x0a;
  * from a pretty-printed UDP datagram or inbox file, which would break NDJSON).
  * The nesting depth is checked before JSON.parse (json-limits.ts): a deep message is refused
  * before it can cost anyone else time, and nothing after it recurses deeper than the limit.
+ * Everything that must be rewritten (defaults, newlines) takes the full parse in both modes.
  */
-export function parseMessage(raw: Buffer): ParseOutcome {
+export function parseMessage(raw: Buffer, validation: Validation = 'structural'): ParseOutcome {
   const end = trimEnd(raw);
   const bytes = end === raw.length ? raw : raw.subarray(0, end);
-  if (!withinDepth(bytes, MAX_JSON_DEPTH)) return { kind: 'rejected', code: 'too_deep' };
+  if (validation === 'structural') {
+    const scan = scanMessage(bytes, MAX_JSON_DEPTH);
+    if (scan.kind === 'too_deep') return { kind: 'rejected', code: 'too_deep' };
+    if (scan.kind === 'not_json') return { kind: 'rejected', code: 'invalid_json' };
+    // The common case, kept as sent: ids and project present, one line, and an id certainly short enough.
+    if (scan.kind === 'object' && scan.idBytes > 0 && scan.idBytes <= MAX_CORRELATION_ID_CHARS && scan.hasProject && !bytes.includes(NEWLINE)) {
+      return { kind: 'accepted', bytes, filledDefaults: false };
+    }
+    // an object the scan already measured, or anything else, which still gets its depth checked below
+    if (scan.kind === 'not_an_object_start' && !withinDepth(bytes, MAX_JSON_DEPTH)) return { kind: 'rejected', code: 'too_deep' };
+  } else if (!withinDepth(bytes, MAX_JSON_DEPTH)) return { kind: 'rejected', code: 'too_deep' };
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractRecord, type ExtractedRecord } from '../../extract/extract-record.js';
 import { prepareLines } from '../../ingest-api/prepare-lines.js';
-import { ndjson, variantProfile } from '../../test-harness.js';
+import { ndjson, variantProfile } from '../../../../test/helpers/listener-harness.js';
 import type { Store } from '../store.js';
 import { createSqliteStore } from './sqlite-store.js';
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractRecord } from '../../extract/extract-record.js';
-import { variantProfile } from '../../test-harness.js';
+import { variantProfile } from '../../../../test/helpers/listener-harness.js';
 import { TOTAL_CAP } from '../store.js';
 import { createSqliteStore } from './sqlite-store.js';
 

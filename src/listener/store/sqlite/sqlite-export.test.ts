@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractRecord } from '../../extract/extract-record.js';
-import { fixtureText, variantProfile } from '../../test-harness.js';
+import { fixtureText, variantProfile } from '../../../../test/helpers/listener-harness.js';
 import { unpackPayload } from '../payload-codec.js';
 import { createSqliteStore } from './sqlite-store.js';
 import type { Store } from '../store.js';

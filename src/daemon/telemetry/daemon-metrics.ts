@@ -1,19 +1,20 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BufferMetrics } from '../buffer/buffer-metrics.js';
 import type { IngestSource, QueueStats } from '../buffer/queue.js';
+import type { CloseReason, IngestMetrics } from '../ingest/ingest-metrics.js';
 import type { DropReason } from '../spool/spool.js';
 import type { RejectCode } from '../../shared/protocol/reject-codes.js';
 
 const P = 'bitville_daemon_';
 
-/** Why a connection was closed by us rather than by the client. A closed set of label values. */
-export type CloseReason = 'idle_timeout' | 'too_many_connections' | 'shutdown';
-
 
 /**
  * Every daemon counter, in one Prometheus registry. /health reads the same counters, so the two
- * can never disagree. Hot-path counters are pre-bound to their labels.
+ * can never disagree. Hot-path counters are pre-bound to their labels. Each stage sees only its
+ * own small interface (IngestMetrics, BufferMetrics); this module sits below the stages and
+ * imports nothing but their types.
  */
-export function createDaemonMetrics() {
+export function createDaemonMetrics(): DaemonMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: P });
   const accepted = new Counter({ name: `${P}ingest_accepted_total`, help: 'Messages accepted into the buffer', labelNames: ['source'], registers: [registry] });
@@ -113,4 +114,32 @@ export function createDaemonMetrics() {
   };
 }
 
-export type DaemonMetrics = ReturnType<typeof createDaemonMetrics>;
+export interface MetricsSnapshot {
+  accepted: Record<string, number>;
+  acceptedTotal: number;
+  rejected: Record<string, number>;
+  rejectedTotal: number;
+  defaultsFilled: number;
+  connections: number;
+  activeConnections: number;
+  closed: Record<string, number>;
+  dropped: Record<string, number>;
+  segmentsWritten: number;
+  quarantined: Record<string, number>;
+  recovered: number;
+  inboxFiles: Record<string, number>;
+}
+
+export interface DaemonMetrics extends IngestMetrics, BufferMetrics {
+  registry: Registry;
+  recovered(n: number): void;
+  spoolReadFailed(): void;
+  /** Unix ms of the latest drop, 0 if none: /health is degraded while drops are recent. */
+  lastDropAt(): number;
+  setQueueStats(s: QueueStats): void;
+  /** Current values by label, for /health. */
+  snapshot(): Promise<MetricsSnapshot>;
+}
+
+// CloseReason stays importable from here for callers that count closes.
+export type { CloseReason };

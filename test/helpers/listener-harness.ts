@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { listenerConfigSchema } from '../shared/config/listener-config.js';
-import { loadConfig } from '../shared/config/load-config.js';
-import { createLogger } from '../shared/telemetry/logger.js';
-import { startListener, type RunningListener } from './main.js';
+import { listenerConfigSchema } from '../../src/shared/config/listener-config.js';
+import { loadConfig } from '../../src/shared/config/load-config.js';
+import { createLogger } from '../../src/shared/telemetry/logger.js';
+import { startListener, type RunningListener } from '../../src/listener/main.js';
 
 /** Tokens every listener test uses: A writes project-a and myproject (the fixtures' project), B project-b. */
 export const TOKENS = { 'token-a': ['project-a', 'myproject'], 'token-b': ['project-b'], 'token-all': ['*'] } as const;
@@ -50,7 +50,7 @@ export async function startTestListener(overrides: Record<string, unknown> = {})
   };
 }
 
-/** Fixture file bytes exactly as committed (test/fixtures, from dist/src/listener). */
+/** Fixture file bytes exactly as committed (test/fixtures, from dist/test/helpers). */
 export function fixtureText(name: 'php-agent-original-shape.json' | 'postgres-agent-activity.json'): string {
   return readFileSync(new URL(`../../../test/fixtures/${name}`, import.meta.url), 'utf8');
 }

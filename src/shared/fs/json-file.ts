@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 
 /**
  * Small JSON state written so a crash leaves the old file or the new one, never a torn one:
- * temp file in the same dir, fsync, rename, fsync the dir (DESIGN section 4).
+ * temp file in the same dir, fsync, rename, fsync the dir (DESIGN section 4). The one helper for
+ * every small state file (breaker state, daemon.json, quarantine answers).
  */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`; // same dir, so the rename is atomic

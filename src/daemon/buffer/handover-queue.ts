@@ -1,4 +1,4 @@
-import type { Batch, CancellableWait, IngestSource, OnSettled, Queue, QueueStats } from '../buffer/queue.js';
+import type { Batch, CancellableWait, IngestSource, OnSettled, Queue, QueueStats } from './queue.js';
 
 export interface HandoverQueueOptions {
   /** Most items held before activation; more pause the sockets (clients wait, nobody is refused). */

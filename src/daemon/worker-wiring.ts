@@ -6,18 +6,16 @@ import { rateLimitedLog } from '../shared/telemetry/rate-limited-log.js';
 import { createBufferedQueue } from './buffer/buffered-queue.js';
 import type { Queue } from './buffer/queue.js';
 import { healthReport, type HealthStatus } from './health/health-report.js';
-import { createDaemonMetrics, type DaemonMetrics } from './health/metrics.js';
+import { createDaemonMetrics, type DaemonMetrics } from './telemetry/daemon-metrics.js';
 import { createForwarder, type Forwarder } from './forward/forwarder.js';
 import { createInboxSource } from './ingest/inbox.js';
 import { createIntake, type Intake } from './ingest/intake.js';
 import { createUdpSource } from './ingest/udp.js';
 import { createUnixSocketSource } from './ingest/unix-socket.js';
-import { createHandoverQueue } from './lifecycle/handover-queue.js';
+import { createHandoverQueue } from './buffer/handover-queue.js';
 import { createQuarantine } from './spool/quarantine.js';
 import { createSpool } from './spool/spool.js';
-import { daemonPaths, ensureDaemonDirs, type DaemonRuntimeInfo } from './daemon-paths.js';
-
-export { daemonPaths, ensureDaemonDirs, type DaemonRuntimeInfo };
+import { ensureDaemonDirs } from './daemon-paths.js';
 
 /** The sockets the supervisor owns and passes to each worker (DESIGN section 5). */
 export interface SharedSockets {
@@ -48,7 +46,8 @@ export interface RunningWorker {
 }
 
 /**
- * Wiring of one worker: build each stage from the config and connect them. The worker accepts on
+ * The worker's wiring (the daemon's own entry is the supervisor, lifecycle/supervisor.ts): build
+ * each stage from the config and connect them. The worker accepts on
  * the shared sockets at once; it touches the spool (recovery, spills, forwarder, inbox) only after
  * `spoolFree` resolves, i.e. once no other worker is alive ("Worker restarts" in docs/daemon.md).
  */
@@ -59,7 +58,7 @@ export interface WorkerStartOptions {
   onLimit: () => void;
 }
 
-export async function startWorkerDaemon(config: DaemonConfig, log: Logger, sockets: SharedSockets, spoolFree: Promise<void>, start: WorkerStartOptions): Promise<RunningWorker> {
+export async function startWorkerPipeline(config: DaemonConfig, log: Logger, sockets: SharedSockets, spoolFree: Promise<void>, start: WorkerStartOptions): Promise<RunningWorker> {
   const startedAt = Date.now();
   const paths = await ensureDaemonDirs(config.dataDir);
   const metrics = createDaemonMetrics();
@@ -84,7 +83,7 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
   });
   const quarantine = createQuarantine({ dir: paths.quarantine });
   await quarantine.start();
-  const intake = countHandled(createIntake(q, metrics, quarantine, logLimited), config.lifecycle.maxRequests, () => {
+  const intake = countHandled(createIntake(q, metrics, quarantine, logLimited, config.ingest.validation), config.lifecycle.maxRequests, () => {
     // Stop accepting now rather than at the next heartbeat: the successor (already started as a
     // standby at 3/4 of the limit) takes the queue, so the limit holds under load (finding 9).
     unix.stopAccepting();
@@ -100,7 +99,7 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
     metrics,
     shared: sockets.unix,
   });
-  const udp = config.udp && sockets.udp ? createUdpSource({ bind: config.udp, maxMessageBytes: config.ingest.maxMessageBytes, intake, metrics, shared: sockets.udp }) : null;
+  const udp = config.udp && sockets.udp ? createUdpSource({ maxMessageBytes: config.ingest.maxMessageBytes, intake, metrics, shared: sockets.udp }) : null;
   const inbox = createInboxSource({
     dir: paths.inbox,
     quarantineDir: paths.quarantine,
@@ -196,6 +195,7 @@ export async function startWorkerDaemon(config: DaemonConfig, log: Logger, socke
         worker: {
           requestCount: snapshot.acceptedTotal + snapshot.rejectedTotal,
           rssBytes: process.memoryUsage.rss(),
+          memory: process.memoryUsage(),
           memoryLimitMb: config.lifecycle.maxMemoryMb,
           restarts: 0, // the supervisor fills in its count
           maxRequests: config.lifecycle.maxRequests,
