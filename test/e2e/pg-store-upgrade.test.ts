@@ -1,7 +1,7 @@
 // Issue 12: a database written by an earlier listener version is migrated in place, nothing lost.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ndjson, startTestListener, variantProfile } from '../../src/listener/test-harness.js';
+import { ndjson, startTestListener, variantProfile } from '../helpers/listener-harness.js';
 import { ENCODING_CODE, packPayload } from '../../src/listener/store/payload-codec.js';
 import { partitionName, dayOf } from '../../src/listener/store/postgres/pg-partitions.js';
 import { PG_MIGRATIONS } from '../../src/listener/store/postgres/pg-schema.js';
