@@ -24,9 +24,11 @@ if (all.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+// A test that hangs fails after this long instead of holding CI until its own deadline.
+const timeoutMs = process.env.TEST_TIMEOUT_MS ?? '240000';
 const result = spawnSync(
   process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...all],
+  ['--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, '--test-reporter=spec', ...all],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { ackReplyLine, parseControlLine } from '../../src/shared/protocol/control-lines.js';
 import { waitFor } from './wait-for.js';
 
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname; // dist/test/helpers -> dist/src/cli
@@ -92,12 +93,22 @@ export async function startRecordSink(path: string): Promise<RecordSink> {
     s.on('close', () => sockets.delete(s));
     s.on('error', () => undefined);
     let buf = '';
+    let sinceAck = 0;
     s.on('data', (c: Buffer) => {
       buf += c.toString();
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
-        got.push(JSON.parse(buf.slice(0, nl)) as AgentRecordSeen);
+        const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
+        // The agent sends with acknowledgement (as the PHP client does): answer like the daemon.
+        const control = parseControlLine(Buffer.from(line));
+        if (control?.kind === 'ack_request') {
+          s.write(ackReplyLine(control.token, { accepted: sinceAck, rejected: 0, dropped: 0 }));
+          sinceAck = 0;
+          continue;
+        }
+        got.push(JSON.parse(line) as AgentRecordSeen);
+        sinceAck++;
       }
     });
   });

@@ -57,7 +57,8 @@ test('while the daemon socket is missing, records wait in a bounded buffer (olde
     const s = await sink(path);
     await until(() => s.lines.length === 50, 'the 50 kept records');
     assert.deepEqual(s.lines.map((l) => (JSON.parse(l) as { n: number }).n), Array.from({ length: 50 }, (_, i) => 30 + i));
-    assert.equal(sender.stats().sent, 50);
+    // records count as sent once the daemon's answer arrives, a moment after the lines
+    await until(() => sender.stats().sent === 50, 'the acknowledgement of the 50 records');
     assert.equal(sender.stats().buffered, 0);
     sender.enqueue({ n: 80 });
     await until(() => s.lines.length === 51, 'a record after recovery');
