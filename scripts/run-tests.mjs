@@ -24,11 +24,12 @@ if (all.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-// A test that hangs fails after this long instead of holding CI until its own deadline.
+// A test that hangs fails after this long instead of holding CI until its own deadline, and a
+// file whose tests are done exits even if something it started still holds the event loop.
 const timeoutMs = process.env.TEST_TIMEOUT_MS ?? '240000';
 const result = spawnSync(
   process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, '--test-reporter=spec', ...all],
+  ['--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, '--test-force-exit', '--test-reporter=spec', ...all],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
