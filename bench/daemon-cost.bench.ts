@@ -11,7 +11,7 @@
  * delivery. Fresh processes every run; the order alternates across rounds; medians + raw rounds.
  *
  *   npm run bench -- --only daemon-cost [--messages 20000] [--rounds 2] [--concurrency 4,16]
- *     [--variants syslog-ng,memory-gzip,memory-none,durable-gzip,durable-none] [--worker-node-args "--max-semi-space-size=2"]
+ *     [--variants syslog-ng,memory-gzip,memory-none,durable-gzip,durable-none] [--worker-node-args="--max-semi-space-size=2"]
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,7 +45,7 @@ const cfg = { messages: Number(args.messages), rounds: Number(args.rounds), size
 const levels = args.concurrency.split(',').map(Number).filter((n) => n > 0);
 let variants = args.variants.split(',').filter((v): v is Variant => (ALL as string[]).includes(v));
 if (variants.includes('syslog-ng') && !syslogNgInstalled()) {
-  console.log('syslog-ng not installed (apt-get install syslog-ng-core): compared against nothing but itself');
+  console.log('syslog-ng not installed (apt-get install syslog-ng-core syslog-ng-mod-http): compared against nothing but itself');
   variants = variants.filter((v) => v !== 'syslog-ng');
 }
 let runTag = Math.floor(Date.now() / 1000) & 0xffff;
@@ -115,7 +115,7 @@ async function runDaemon(variant: Exclude<Variant, 'syslog-ng'>, concurrency: nu
   const daemon = await startBenchDaemon(
     dir,
     { buffer: { mode }, forward: { url: sink.url, token: 'bench', compression } },
-    cfg.workerNodeArgs ? { NODE_OPTIONS: cfg.workerNodeArgs } : {},
+    cfg.workerNodeArgs.split(' ').filter(Boolean),
   );
   try {
     const senders = await startSenders(daemon.socket, cfg.messages, concurrency);
@@ -178,7 +178,7 @@ function gitDescribe(): string {
 
 async function main(): Promise<void> {
   const machine = { commit: gitDescribe(), nproc: cpus().length, node: process.version, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) };
-  console.log(`daemon-cost bench at ${machine.commit}: ${cfg.messages} x ${cfg.size}-byte profiles, concurrency ${levels.join(', ')}, ${variants.join(', ')}${cfg.workerNodeArgs ? `, NODE_OPTIONS=${cfg.workerNodeArgs}` : ''}; load ${machine.loadavgAtStart.join(' ')}`);
+  console.log(`daemon-cost bench at ${machine.commit}: ${cfg.messages} x ${cfg.size}-byte profiles, concurrency ${levels.join(', ')}, ${variants.join(', ')}${cfg.workerNodeArgs ? `, node ${cfg.workerNodeArgs}` : ''}; load ${machine.loadavgAtStart.join(' ')}`);
   const runs: Run[] = [];
   for (let round = 0; round < cfg.rounds; round++) {
     for (const c of levels) {

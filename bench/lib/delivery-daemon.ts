@@ -31,15 +31,18 @@ export interface BenchDaemon {
   stop(): Promise<void>;
 }
 
-/** `env`: extra environment, e.g. NODE_OPTIONS with V8 flags for supervisor and worker. */
-export async function startBenchDaemon(dir: string, config: Record<string, unknown>, env: Record<string, string> = {}): Promise<BenchDaemon> {
+/**
+ * `nodeArgs`: Node/V8 flags for the supervisor, which its forked worker inherits (`--cpu-prof`,
+ * `--max-semi-space-size=2`; NODE_OPTIONS refuses some of them).
+ */
+export async function startBenchDaemon(dir: string, config: Record<string, unknown>, nodeArgs: string[] = []): Promise<BenchDaemon> {
   const dataDir = join(dir, 'data');
   const socket = join(dir, 'd.sock');
   const file = join(dir, 'daemon.yaml');
   writeFileSync(file, stringify({ socket, dataDir, health: '127.0.0.1:0', log: { level: 'warn' }, ...config }));
   const logFd = openSync(join(dir, 'daemon.log'), 'a');
   const t0 = Date.now();
-  const child = spawn(process.execPath, [DAEMON_MAIN.pathname, 'daemon', '--config', file], { stdio: ['ignore', logFd, logFd], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...nodeArgs, DAEMON_MAIN.pathname, 'daemon', '--config', file], { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   const infoPath = join(dataDir, 'state', 'daemon.json');
   let info: { pid: number; health: string } | null = null;
