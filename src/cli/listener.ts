@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { listenerConfigSchema, type ListenerConfig } from '../shared/config/listener-config.js';
 import { deepMerge, loadConfig } from '../shared/config/load-config.js';
 import { createLogger } from '../shared/telemetry/logger.js';
-import type { startListener } from '../listener/main.js';
 import { addConfigFlags, exitOnConfigError, logOverrides } from './common.js';
-import { reportStartFailure } from './fatal.js';
+import { runRoleUntilSignal } from './run-role.js';
 
 export interface ListenerFlags {
   config?: string;
@@ -36,36 +35,11 @@ export function registerListenerCommand(program: Command): void {
     .action(async (flags: ListenerFlags) => {
       const config = loadListenerConfig(flags);
       const log = createLogger({ level: config.log.level, format: config.log.format, base: { role: 'listener' } });
-      let running: Awaited<ReturnType<typeof startListener>>;
-      try {
+      await runRoleUntilSignal('listener', log, async () => {
         // Loaded here, not at the top: other subcommands (the daemon's supervisor above all) must
         // not pay for SQLite and the listener's HTTP stack in their memory.
         const { startListener } = await import('../listener/main.js');
-        running = await startListener(config, log, { insecureDev: flags.insecureDev === true });
-      } catch (err) {
-        reportStartFailure('listener', err, log);
-        process.exitCode = 1;
-        setImmediate(() => process.exit(1));
-        return;
-      }
-      let stopping = false;
-      const onSignal = (signal: NodeJS.Signals): void => {
-        if (stopping) process.exit(1); // a second signal means now
-        stopping = true;
-        log.info({ signal }, 'stopping');
-        running.stop().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            log.fatal({ err }, 'stop failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-      process.on('uncaughtException', (err) => {
-        log.fatal({ err }, 'uncaught error: exiting so a supervisor restarts the listener');
-        process.exit(1);
+        return startListener(config, log, { insecureDev: flags.insecureDev === true });
       });
     });
 }

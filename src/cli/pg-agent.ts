@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { deepMerge, loadConfig } from '../shared/config/load-config.js';
 import { pgAgentConfigSchema, type PgAgentConfig } from '../shared/config/pg-agent-config.js';
 import { createLogger } from '../shared/telemetry/logger.js';
-import type { RunningPgAgent } from '../pg-agent/main.js';
 import { addConfigFlags, exitOnConfigError, logOverrides } from './common.js';
+import { runRoleUntilSignal } from './run-role.js';
 
 interface PgAgentFlags {
   config?: string;
@@ -29,34 +29,9 @@ export function registerPgAgentCommand(program: Command): void {
     .action(async (flags: PgAgentFlags) => {
       const config = loadPgAgentConfig(flags);
       const log = createLogger({ level: config.log.level, format: config.log.format, base: { role: 'pg-agent' } });
-      let running: RunningPgAgent;
-      try {
+      await runRoleUntilSignal('pg-agent', log, async () => {
         const { startPgAgent } = await import('../pg-agent/main.js');
-        running = await startPgAgent(config, log);
-      } catch (err) {
-        log.fatal({ err }, `pg-agent failed to start: ${(err as Error).message}`);
-        process.exitCode = 1;
-        setImmediate(() => process.exit(1));
-        return;
-      }
-      let stopping = false;
-      const onSignal = (signal: NodeJS.Signals): void => {
-        if (stopping) process.exit(1); // a second signal means now
-        stopping = true;
-        log.info({ signal }, 'stopping');
-        running.stop().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            log.fatal({ err }, 'stop failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-      process.on('uncaughtException', (err) => {
-        log.fatal({ err }, 'uncaught error: exiting so systemd restarts the agent');
-        process.exit(1);
+        return startPgAgent(config, log);
       });
     });
 }

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/daemon-process.js';
 
@@ -49,4 +50,17 @@ test('config check: an unknown key gets "did you mean", and forward.url must be 
   assert.match(r.stderr, /bufer: unknown key \(did you mean buffer\?\)/);
   assert.match(r.stderr, /forward\.url = "ftp:\/\/x": expected an http:\/\/ or https:\/\/ URL/);
   assert.doesNotMatch(r.stderr, /memoryItems/, 'the file is not printed as the value of the unknown key');
+});
+
+test('a pg-agent whose health address is taken says so in one sentence, like the other roles', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (taken.address() as AddressInfo).port;
+    const r = await runCli(['pg-agent', '--database', 'postgres://nobody@127.0.0.1:1/none', '--health', `127.0.0.1:${port}`], envWithout());
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `bitville-apm pg-agent: cannot listen on 127.0.0.1:${port}: the address is already in use (EADDRINUSE)\n`);
+  } finally {
+    await new Promise<void>((resolve) => taken.close(() => resolve()));
+  }
 });

@@ -41,7 +41,7 @@ export function withinDepth(bytes: Uint8Array, maxDepth: number = MAX_JSON_DEPTH
 }
 
 /** Index of the quote that closes the string opened at `open`, or -1. */
-function stringEnd(buf: Buffer, open: number): number {
+export function stringEnd(buf: Buffer, open: number): number {
   let j = open + 1;
   for (;;) {
     j = buf.indexOf(QUOTE, j);

@@ -8,6 +8,7 @@
  * the daemon does not pay a second full parse on every busy web server for them.
  * `ingest.validation: full` restores the full JSON.parse on the daemon (docs/daemon.md).
  */
+import { stringEnd } from './json-limits.js';
 
 export type ScanResult =
   | {
@@ -23,7 +24,6 @@ export type ScanResult =
   | { kind: 'not_an_object_start' };
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 /** Bytes allowed between strings: structure, whitespace, numbers and the letters of true/false/null. */
 const BETWEEN = new Uint8Array(256);
@@ -99,17 +99,4 @@ export function scanMessage(b: Buffer, maxDepth: number): ScanResult {
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
-/** Index of the quote that closes the string opened at `open`, or -1. */
-function stringEnd(buf: Buffer, open: number): number {
-  let j = open + 1;
-  for (;;) {
-    j = buf.indexOf(QUOTE, j);
-    if (j < 0) return -1;
-    let backslashes = 0;
-    for (let k = j - 1; k > open && buf[k] === BACKSLASH; k--) backslashes++;
-    if ((backslashes & 1) === 0) return j;
-    j++;
-  }
 }
