@@ -1,24 +1,9 @@
-import type { Logger } from 'pino';
-import type { Spool } from '../spool/spool.js';
-import type { BufferMetrics } from './buffer-metrics.js';
+import type { BufferedQueueOptions } from './buffer-options.js';
 import { createDurableQueue } from './durable-queue.js';
 import { createMemoryQueue } from './memory-queue.js';
 import type { Queue } from './queue.js';
 
-export interface BufferedQueueOptions {
-  mode: 'memory' | 'durable';
-  memoryItems: number;
-  memoryBytes: number;
-  fsyncMs: number;
-  /** Reported in stats for the 80 % "degraded" rule of /health. */
-  spoolMaxBytes: number;
-  spool: Spool;
-  /** Segment names held by in-flight batches; shared with the spool's quota. */
-  busySegments: Set<string>;
-  metrics: BufferMetrics;
-  log: Logger;
-  now?: () => number;
-}
+export type { BufferedQueueOptions } from './buffer-options.js';
 
 /**
  * Memory first, disk overflow (DESIGN section 3), in one of two modes: memory-queue.ts (fast; a

@@ -1,4 +1,4 @@
-import type { BufferedQueueOptions } from './buffered-queue.js';
+import type { BufferedQueueOptions } from './buffer-options.js';
 import { createDurableAppender } from './durable-appender.js';
 import { createQueueSignals } from './queue-signals.js';
 import type { Queue, QueueStats } from './queue.js';

@@ -1,4 +1,4 @@
-import type { BufferedQueueOptions } from './buffered-queue.js';
+import type { BufferedQueueOptions } from './buffer-options.js';
 import { createQueueSignals } from './queue-signals.js';
 import type { Batch, Queue, QueueStats } from './queue.js';
 import { createSerialChain } from './serial-chain.js';

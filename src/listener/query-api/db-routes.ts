@@ -4,7 +4,7 @@ import type { DbSessionRef, LinkedRequest, RequestDatabase } from '../../shared/
 import type { ProjectScope, Store } from '../store/store.js';
 import { sessionPage, type ActivityItem } from './db-correlation.js';
 import { dbOverview } from './db-overview.js';
-import { parseJson, windowOf, type ScopeFor, type Timed } from './query-routes.js';
+import { parseJson, windowOf, type ScopeFor, type Timed } from './route-kit.js';
 
 const SESSION_RECORDS_LIMIT = 2_000;
 /** Records read for one overview: an hour of 1 s activity samples plus lock records. */

@@ -11,9 +11,10 @@ import type { ProjectScope, StatsKind, Store } from '../store/store.js';
 import { compareRequest, profileFrom } from './compare-request.js';
 import { requestDatabase } from './db-correlation.js';
 import { linkRequests, registerDbRoutes } from './db-routes.js';
+import { windowOf, type Timed } from './route-kit.js';
 import { omittedField, viewPayload, viewValue } from './payload-view.js';
 import { bucketValue, percentile, round } from '../store/duration-buckets.js';
-import { DEFAULT_WINDOW_S, MAX_POINTS, MAX_WINDOW_S, controlCharacterParam, describeIssues, detailParams, keyParams, searchParams, windowParams } from './query-params.js';
+import { MAX_POINTS, controlCharacterParam, describeIssues, detailParams, keyParams, searchParams, windowParams } from './query-params.js';
 
 export interface QueryRoutesOptions {
   auth: Auth;
@@ -26,16 +27,6 @@ export interface QueryRoutesOptions {
 }
 
 const DB_ACTIVITY_LIMIT = 200;
-/** limits.maxLineBytes's default: nothing larger can be ingested. */
-const DEFAULT_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
-
-export type Timed = <Q extends z.ZodType>(
-  route: string,
-  schema: Q,
-  handler: (params: z.infer<Q>, principal: Principal, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
-) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-export type ScopeFor = (principal: Principal, project: string | undefined, reply: FastifyReply) => ProjectScope | undefined;
-
 /** Read API (DESIGN 7): JSON, token-protected, a token reads only its projects. */
 export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions): void {
   const onRequest = requireToken(o.auth);
@@ -176,20 +167,4 @@ export function registerQueryRoutes(app: FastifyInstance, o: QueryRoutesOptions)
   }));
 
   registerDbRoutes(app, { store: o.store, onRequest, timed, scopeFor, now });
-}
-
-export function windowOf(from: number | undefined, to: number | undefined, now: () => number): { from: number; to: number } | string {
-  const t = to ?? now() / 1000;
-  const f = from ?? t - DEFAULT_WINDOW_S;
-  if (f >= t) return 'from must be before to';
-  if (t - f > MAX_WINDOW_S) return `window longer than ${MAX_WINDOW_S} s`;
-  return { from: f, to: t };
-}
-
-/**
- * A stored payload or record for an answer: parsed JSON, its text when it is not JSON, or null
- * when it is too deep or over `maxBytes` to parse safely (payload-view.ts).
- */
-export function parseJson(body: Buffer, maxBytes: number = DEFAULT_MAX_PAYLOAD_BYTES): unknown {
-  return viewValue(viewPayload(body, maxBytes));
 }
