@@ -35,10 +35,14 @@ describe('exporter edges', () => {
       const recent = [variantProfile({ id: 'recent-0', ts: now })];
       assert.equal((await l.post('/v1/ingest', ndjson([...old, ...recent]))).status, 200);
       // The backlog gauge is recounted at most once a second, so it may trail the drop counter: wait for both.
+      let seen = '';
       await waitFor(async () => {
         const t = await metricText(l as TestListener);
+        seen = t.split('\n').filter((line) => line.startsWith('bitville_listener_export_') || line.startsWith('bitville_listener_retention')).join('\n');
         return /bitville_listener_export_dropped_records_total\{exporter="gelf",reason="retention"\} 30\b/.test(t) && /bitville_listener_export_backlog_records\{exporter="gelf"\} 1\b/.test(t);
-      }, { timeoutMs: 15_000, what: '30 records dropped by retention and only the recent one left to send' });
+      }, { timeoutMs: 15_000, what: '30 records dropped by retention and only the recent one left to send' }).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}\nlast export metrics:\n${seen}`);
+      });
       const ready = await l.get('/ready');
       const gelf = (ready.json.checks as { exporters: { gelf: { dropped_by_retention_all_time: number; dropped: { retention: number } } } }).exporters.gelf;
       assert.equal(gelf.dropped_by_retention_all_time, 30);

@@ -16,7 +16,15 @@ const DEFAULT_DATA = [
   { stream: 'profile', table: 'requests_default' },
   { stream: 'activity', table: 'db_activity_default' },
 ] as const;
-const KEY_ROWS = [BOUNDED('request_keys', 'ts < $1'), BOUNDED('activity_keys', 'ts < $1')];
+/**
+ * Keys of rows that are gone. Only those: a batch of old profiles can commit between this step and
+ * the data deletes above, and a key deleted before its row would let that row leave uncounted by
+ * the exporters (countDropped walks the keys).
+ */
+const KEY_ROWS = [
+  BOUNDED('request_keys', 'ts < $1 AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.ts = request_keys.ts AND r.id = request_keys.id)'),
+  BOUNDED('activity_keys', 'ts < $1 AND NOT EXISTS (SELECT 1 FROM db_activity r WHERE r.ts = activity_keys.ts AND r.id = activity_keys.id)'),
+];
 
 /**
  * One retention step (the Store's deleteOlderThan; retention.ts calls it until it returns 0):
