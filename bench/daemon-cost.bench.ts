@@ -7,8 +7,9 @@
  * and both deliver to the same HTTP sink (a separate process that counts profiles). Per run:
  * ingest msg/s (all sends done), delivered msg/s (first send to last profile at the sink), CPU
  * of the whole process tree per 10k messages, peak RSS and PSS of the whole tree (sampled) and of
- * the root process (the daemon's supervisor), and the tail: from the last send to the last
- * delivery. Fresh processes every run; the order alternates across rounds; medians + raw rounds.
+ * the root process (the daemon's supervisor), the tail: from the last send to the last
+ * delivery, and the spool segments the daemon wrote (memory mode spills while the forwarder is
+ * busy). Fresh processes every run; the order alternates across rounds; medians + raw rounds.
  *
  *   npm run bench -- --only daemon-cost [--messages 20000] [--rounds 2] [--concurrency 4,16]
  *     [--variants syslog-ng,memory-gzip,memory-none,durable-gzip,durable-none] [--worker-node-args="--max-semi-space-size=2"]
@@ -59,6 +60,8 @@ interface Run {
   cpuSPer10k: number;
   tailMs: number;
   memory: MemoryPeaks;
+  /** Spool segments the daemon wrote (memory overflow while the forwarder was busy; durable seals). */
+  segmentsWritten: number | null;
   failed: number;
 }
 
@@ -127,7 +130,8 @@ async function runDaemon(variant: Exclude<Variant, 'syslog-ng'>, concurrency: nu
     const tSent = Date.now();
     const tLast = await delivered;
     const cpuUs = cpuMicros(daemon.pid) - cpu0;
-    return result(variant, concurrency, round, t0, tSent, tLast, cpuUs, memory.stop(), sent);
+    const segments = await daemon.counter('bitville_daemon_spool_segments_written_total');
+    return { ...result(variant, concurrency, round, t0, tSent, tLast, cpuUs, memory.stop(), sent), segmentsWritten: segments };
   } finally {
     await daemon.stop();
     await stopChild(sink.child);
@@ -166,6 +170,7 @@ function result(variant: Variant, concurrency: number, round: number, t0: number
     cpuSPer10k: (cpuUs / 1e6 / cfg.messages) * 10_000,
     tailMs: tLast - tSent,
     memory,
+    segmentsWritten: null,
     failed: sent.reduce((n, r) => n + r.failed, 0),
   };
 }
@@ -186,7 +191,7 @@ async function main(): Promise<void> {
         const r = v === 'syslog-ng' ? await runSyslogNg(c, round) : await runDaemon(v, c, round);
         runs.push(r);
         console.log(
-          `  round ${round + 1} c${c} ${v.padEnd(12)} ingest ${fmt(r.ingestMsgsPerSec).padStart(6)} msg/s  delivered ${fmt(r.deliveredMsgsPerSec).padStart(6)} msg/s  CPU ${fmt(r.cpuSPer10k, 2)} s/10k  RSS ${fmt(r.memory.rssMb, 1)} MB (PSS ${fmt(r.memory.pssMb, 1)}; root ${fmt(r.memory.rootRssMb, 1)}/${fmt(r.memory.rootPssMb, 1)})  tail ${fmt(r.tailMs)} ms${r.failed ? `  FAILED ${r.failed}` : ''}`,
+          `  round ${round + 1} c${c} ${v.padEnd(12)} ingest ${fmt(r.ingestMsgsPerSec).padStart(6)} msg/s  delivered ${fmt(r.deliveredMsgsPerSec).padStart(6)} msg/s  CPU ${fmt(r.cpuSPer10k, 2)} s/10k  RSS ${fmt(r.memory.rssMb, 1)} MB (PSS ${fmt(r.memory.pssMb, 1)}; root ${fmt(r.memory.rootRssMb, 1)}/${fmt(r.memory.rootPssMb, 1)})  tail ${fmt(r.tailMs)} ms${r.segmentsWritten === null ? '' : `  segments ${r.segmentsWritten}`}${r.failed ? `  FAILED ${r.failed}` : ''}`,
         );
       }
     }
@@ -213,10 +218,11 @@ async function main(): Promise<void> {
         `${fmt(Math.max(...rs.map((r) => r.memory.rssMb)), 1)} / ${fmt(Math.max(...rs.map((r) => r.memory.pssMb)), 1)}`,
         `${fmt(Math.max(...rs.map((r) => r.memory.rootRssMb)), 1)} / ${fmt(Math.max(...rs.map((r) => r.memory.rootPssMb)), 1)}`,
         fmt(median(rs.map((r) => r.tailMs))),
+        v === 'syslog-ng' ? '-' : fmt(median(rs.map((r) => r.segmentsWritten ?? 0))),
         rs.map((r) => fmt(r.deliveredMsgsPerSec)).join('/'),
       ];
     });
-    console.log(table(['variant', 'ingest msg/s', 'delivered msg/s', 'CPU s / 10k msgs', 'peak RSS / PSS MB (all)', 'root RSS / PSS MB', 'tail ms', 'raw delivered'], rows));
+    console.log(table(['variant', 'ingest msg/s', 'delivered msg/s', 'CPU s / 10k msgs', 'peak RSS / PSS MB (all)', 'root RSS / PSS MB', 'tail ms', 'segments written', 'raw delivered'], rows));
     for (const v of variants.filter((x) => x !== 'syslog-ng')) {
       const rs = of(v);
       const cpu = ratio(rs, (r) => r.cpuSPer10k);

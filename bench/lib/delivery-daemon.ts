@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { sleep, stopChild } from './child.js';
-import { getJson } from './get-json.js';
+import { getJson, getText } from './get-json.js';
 
 const DAEMON_MAIN = new URL('../../src/cli/main.js', import.meta.url);
 
@@ -26,6 +26,8 @@ export interface BenchDaemon {
   /** ms from spawn until daemon.json named this process. */
   readyMs: number;
   health(): Promise<DaemonHealth>;
+  /** Sum of a Prometheus counter's series on /metrics (e.g. bitville_daemon_spool_segments_written_total). */
+  counter(name: string): Promise<number>;
   /** Polls /health every `everyMs` until `pred` holds; returns the last reading. */
   until(pred: (h: DaemonHealth) => boolean, timeoutMs: number, what: string, everyMs?: number): Promise<DaemonHealth>;
   stop(): Promise<void>;
@@ -71,6 +73,12 @@ export async function startBenchDaemon(dir: string, config: Record<string, unkno
     dataDir,
     readyMs,
     health,
+    async counter(name) {
+      const text = await getText(`http://${info.health}/metrics`);
+      let sum = 0;
+      for (const line of text.split('\n')) if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      return sum;
+    },
     async until(pred, timeoutMs, what, everyMs = 20) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

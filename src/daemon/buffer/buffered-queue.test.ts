@@ -42,7 +42,7 @@ const names = (b: Batch | null) => (b ? b.items.map((i) => (JSON.parse(i.toStrin
 const segments = (dir: string) => readdirSync(join(dir, 'buffer')).filter((n) => n.endsWith('.ndjson'));
 
 async function settle(queue: Queue): Promise<void> {
-  await queue.take(0, 0).then((b) => b && queue.release(b)); // awaits pending spool writes
+  await queue.take(0, 0).then((b) => b && queue.release(b)); // awaits pending spool writes, takes nothing
 }
 
 test('take returns the oldest items first: spool segments, then memory', async () => {
@@ -51,6 +51,7 @@ test('take returns the oldest items first: spool segments, then memory', async (
     queue.offer(item(i), 'unix');
     if (i % 4 === 3) await settle(queue); // as ingest does: it pauses while a spill is written
   }
+  await settle(queue); // i8 made the second full buffer (i4..i7) go to disk
   assert.equal(segments(dir).length, 2, 'two full memory buffers overflowed to the spool');
   const first = await queue.take(100, 1 << 20);
   assert.deepEqual(names(first), ['i0', 'i1', 'i2', 'i3', 'i4', 'i5', 'i6', 'i7'], 'both segments in one batch');

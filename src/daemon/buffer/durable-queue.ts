@@ -85,6 +85,7 @@ export function createDurableQueue(o: BufferedQueueOptions): Queue {
 
     whenReadable: () => signals.whenReadable(),
     whenFilled: (items, bytes) => signals.whenFilled(items, bytes),
+    takeNowAt: () => ({ items: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY }),
     congested,
     whenRelieved: (cb) => signals.whenRelieved(cb),
 

@@ -79,6 +79,7 @@ export function createHandoverQueue(o: HandoverQueueOptions): HandoverQueue {
       // Nothing can be taken before activation; the forwarder starts only after it anyway.
       return { promise: new Promise(() => undefined), cancel: () => undefined };
     },
+    takeNowAt: () => (real ? real.takeNowAt() : { items: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY }),
     congested: () => (real ? real.congested() : full()),
     whenRelieved(cb) {
       if (real) real.whenRelieved(cb);

@@ -12,7 +12,8 @@ interface Entry {
 
 /**
  * memory mode (DESIGN section 3): items live in memory until it holds memoryItems or memoryBytes;
- * then the whole buffer becomes one atomic spool segment. A SIGKILL loses what is in memory (at
+ * a forwarder waiting for a batch takes it then (takeNowAt); if none does before the next item
+ * arrives, the whole buffer becomes one atomic spool segment. A SIGKILL loses what is in memory (at
  * most memoryItems, plus one spill that is being written). The forwarder takes spool segments
  * first (the oldest data), then memory.
  */
@@ -95,6 +96,7 @@ export function createMemoryQueue(o: BufferedQueueOptions): Queue {
       bytes += len;
       n++;
     }
+    if (n === 0) return null; // asked for nothing
     const entries = memory.splice(0, n);
     memoryBytes -= bytes;
     const id = nextBatchId++;
@@ -106,11 +108,13 @@ export function createMemoryQueue(o: BufferedQueueOptions): Queue {
   return {
     offer(item, source, onSettled) {
       if (stopped) throw new Error('queue stopped'); // a programming error: ingest stops first
+      // Memory filled up and nobody took it since: now it goes to disk, before this item joins.
+      // (Filling up wakes a waiting forwarder, which takes the buffer before the next offer.)
+      if (memoryFull()) spillIfIdle();
       memory.push({ bytes: item, at: now(), seq: seq++ });
       memoryBytes += item.length;
       o.metrics.accepted(source);
       onSettled?.('accepted');
-      if (memoryFull()) spillIfIdle();
       signals.readable();
     },
 
@@ -144,6 +148,7 @@ export function createMemoryQueue(o: BufferedQueueOptions): Queue {
 
     whenReadable: () => signals.whenReadable(),
     whenFilled: (items, bytes) => signals.whenFilled(items, bytes),
+    takeNowAt: () => ({ items: o.memoryItems, bytes: o.memoryBytes }),
     congested,
     whenRelieved: (cb) => signals.whenRelieved(cb),
 

@@ -70,6 +70,12 @@ export interface Queue {
   whenReadable(): Promise<void>;
   /** Resolves once at least `items` items or `bytes` bytes wait to be taken (a full batch). */
   whenFilled(items: number, bytes: number): CancellableWait;
+  /**
+   * How much waiting makes a batch worth taking at once, before batchItems / batchBytes: memory
+   * mode answers its memory limits (a full memory buffer taken by an idle forwarder never has to
+   * go to disk); durable mode has its items on disk already and answers Infinity.
+   */
+  takeNowAt(): { items: number; bytes: number };
   /** True while ingest should stop reading sockets: memory is full and its spill is still being written. */
   congested(): boolean;
   /** Runs `cb` once the queue is no longer congested. */

@@ -10,11 +10,11 @@ import { createSpool } from '../spool/spool.js';
 import { whenBatchReady } from './batcher.js';
 import { createSleeper } from './sleeper.js';
 
-async function queue(mode: 'memory' | 'durable') {
+async function queue(mode: 'memory' | 'durable', memoryItems = 1_000) {
   const dir = await mkdtemp(join(tmpdir(), 'bitville-batcher-'));
   const spool = createSpool({ dir: join(dir, 'buffer'), quarantineDir: join(dir, 'q'), maxBytes: 1 << 30, minFreeBytes: 0, whenFull: 'drop_oldest', isBusy: () => false, onDrop: () => undefined });
   await spool.recover();
-  return createBufferedQueue({ mode, memoryItems: 1_000, memoryBytes: 32 << 20, fsyncMs: 200, spoolMaxBytes: 1 << 30, spool, busySegments: new Set(), metrics: createDaemonMetrics(), log: pino({ level: 'silent' }) });
+  return createBufferedQueue({ mode, memoryItems, memoryBytes: 32 << 20, fsyncMs: 200, spoolMaxBytes: 1 << 30, spool, busySegments: new Set(), metrics: createDaemonMetrics(), log: pino({ level: 'silent' }) });
 }
 
 const item = (i: number) => Buffer.from(JSON.stringify({ correlation_id: `b-${i}`, project: 'p' }));
@@ -52,5 +52,25 @@ test('stopping wakes a waiting batcher, which answers false', async () => {
   running = false;
   sleeper.wakeAll();
   assert.equal(await ready, false);
+  await q.stop();
+});
+
+test('memory mode: a full memory buffer is ready at once for a waiting forwarder, which takes it before it has to go to disk', async () => {
+  const q = await queue('memory', 10);
+  const sleeper = createSleeper();
+  const policy = { batchItems: 500, batchBytes: 4 << 20, lingerMs: 5_000 };
+  for (let round = 0; round < 3; round++) {
+    const started = Date.now();
+    const ready = whenBatchReady(q, policy, sleeper, () => true);
+    for (let i = 0; i < 10; i++) q.offer(item(round * 10 + i), 'unix');
+    assert.equal(await ready, true);
+    assert.ok(Date.now() - started < 1_000, 'ready when memory is full, not after the 5 s linger');
+    const batch = await q.take(500, 4 << 20);
+    assert.equal(batch?.items.length, 10);
+    q.offer(item(1000 + round), 'unix'); // the next item finds memory empty: nothing spills
+    await q.ack(batch!);
+    assert.equal((await q.take(500, 4 << 20))?.items.length, 1);
+  }
+  assert.equal(q.stats().overflowSegmentsWritten, 0, 'nothing went through the disk');
   await q.stop();
 });

@@ -17,7 +17,8 @@ export function waitingItems(q: Queue): { items: number; bytes: number; oldestAg
 }
 
 /**
- * Resolves true once a batch should be taken: it is full (batchItems or batchBytes), or its
+ * Resolves true once a batch should be taken: it is full (batchItems or batchBytes, or what the
+ * queue asks to be taken at once: a full memory buffer, before it must go to disk), or its
  * oldest item has waited lingerMs (issue 10: not a fixed tick — the wait is a timer to exactly
  * that moment, raced against the queue filling up). False when the sleeper was woken to stop.
  * Backlog left by an outage is old, so it goes at once.
@@ -30,10 +31,13 @@ export async function whenBatchReady(q: Queue, p: BatchPolicy, sleeper: Sleeper,
       await sleeper.until(q.whenReadable());
       continue;
     }
-    if (w.items >= p.batchItems || w.bytes >= p.batchBytes) return true;
+    const now = q.takeNowAt();
+    const items = Math.min(p.batchItems, now.items);
+    const bytes = Math.min(p.batchBytes, now.bytes);
+    if (w.items >= items || w.bytes >= bytes) return true;
     const leftMs = p.lingerMs - w.oldestAgeMs;
     if (leftMs <= 0) return true;
-    const filled = q.whenFilled(p.batchItems, p.batchBytes);
+    const filled = q.whenFilled(items, bytes);
     await Promise.race([sleeper.sleep(leftMs), sleeper.until(filled.promise)]);
     filled.cancel();
   }

@@ -38,15 +38,18 @@ test('a permanent 400 on one batch: that batch is quarantined with the answer, t
 
 test('stop() with a batch in flight waits for a slow answer within drainMs and acknowledges it', async (t) => {
   const listener = await startTestListener({ mode: { kind: 'slow', delayMs: 300 } });
-  const rig = await startRig({ url: listener.url, memoryItems: 5, forward: { timeoutMs: 5_000, flushIntervalMs: 200 } }); // one batch holds everything offered
+  const rig = await startRig({ url: listener.url, memoryItems: 5, forward: { timeoutMs: 5_000, flushIntervalMs: 200 } });
   t.after(() => listener.close());
   const all = ids(20);
   await rig.offer(all);
   await waitFor(() => listener.requests() === 1 && rig.queue.stats().inFlightBatches === 1, { what: 'a batch in flight' });
   await rig.stop(2_000);
-  assert.deepEqual(listener.allIds(), all);
+  assert.equal(listener.requests(), 1, 'stop sends nothing new');
   assert.equal(listener.log()[0]!.answered, true);
-  assert.deepEqual(await rig.spoolFiles(), [], 'acknowledged: the spool segments are gone');
+  const delivered = listener.allIds();
+  assert.ok(delivered.length > 0);
+  // The answered batch is acknowledged (its segments deleted); what it did not hold is on disk, once.
+  assert.deepEqual([...delivered, ...(await rig.spoolIds())], all);
 });
 
 test('stop() with a batch in flight and a listener too slow for drainMs: nothing lost, nothing half-deleted, delivered after restart', async (t) => {

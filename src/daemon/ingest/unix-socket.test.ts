@@ -29,6 +29,7 @@ function switchableQueue() {
     release: () => undefined,
     whenReadable: () => new Promise(() => undefined),
     whenFilled: () => ({ promise: new Promise(() => undefined), cancel: () => undefined }),
+    takeNowAt: () => ({ items: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY }),
     congested: () => congested,
     whenRelieved(cb) {
       if (!congested) cb();
