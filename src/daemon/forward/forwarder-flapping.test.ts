@@ -51,3 +51,25 @@ test('flapping listener (503, 429, resets, timeouts, slow answers): every id del
   const kinds = forwardStats(rig.forwarder).failures_by_kind;
   for (const kind of ['http_5xx', 'reset', 'timeout']) assert.ok((kinds[kind] ?? 0) > 0, `counted ${kind}`);
 });
+
+test('forward.concurrency 2 against the same flapping listener: every id acknowledged exactly once, the queue empties, only arrival order is given up', async (t) => {
+  const listener = await startTestListener({ mode: (n) => CYCLE[n % CYCLE.length] as ListenerMode });
+  const rig = await startRig({
+    url: listener.url,
+    memoryItems: 100,
+    forward: { batchItems: 200, timeoutMs: 250, concurrency: 2 },
+    circuitBreaker: { failureThreshold: 5, retryTimeoutMs: 200 },
+  });
+  t.after(async () => {
+    await rig.stop();
+    await listener.close();
+  });
+  const all = ids(4_000);
+  await rig.offer(all);
+  await waitFor(() => listener.uniqueIds().length === all.length, { timeoutMs: 25_000, what: 'every id at least once' });
+  await waitFor(() => rig.queue.stats().spoolItems + rig.queue.stats().memoryItems === 0 && rig.queue.stats().inFlightBatches === 0, { what: 'an empty queue' });
+  assert.deepEqual([...listener.uniqueIds()].sort(), [...all].sort());
+  const answered = new Map<string, number>();
+  for (const req of listener.log()) if (req.answered) for (const it of req.items) answered.set(String(it.correlation_id), (answered.get(String(it.correlation_id)) ?? 0) + 1);
+  for (const id of all) assert.equal(answered.get(id), 1, `${id} acknowledged exactly once`);
+});
