@@ -131,7 +131,7 @@ async function runDaemon(variant: Exclude<Variant, 'syslog-ng'>, concurrency: nu
     const tLast = await delivered;
     const cpuUs = cpuMicros(daemon.pid) - cpu0;
     const segments = await daemon.counter('bitville_daemon_spool_segments_written_total');
-    return { ...result(variant, concurrency, round, t0, tSent, tLast, cpuUs, memory.stop(), sent), segmentsWritten: segments };
+    return result(variant, concurrency, round, t0, tSent, tLast, cpuUs, memory.stop(), sent, segments);
   } finally {
     await daemon.stop();
     await stopChild(sink.child);
@@ -153,14 +153,14 @@ async function runSyslogNg(concurrency: number, round: number): Promise<Run> {
     if (details.deliveryError) throw new Error(`syslog-ng did not deliver: ${String(details.deliveryError)}`);
     const tLast = Date.now();
     const cpuUs = cpuMicros(server.pid) - cpu0;
-    return result('syslog-ng', concurrency, round, t0, tSent, tLast, cpuUs, memory.stop(), sent);
+    return result('syslog-ng', concurrency, round, t0, tSent, tLast, cpuUs, memory.stop(), sent, null);
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function result(variant: Variant, concurrency: number, round: number, t0: number, tSent: number, tLast: number, cpuUs: number, memory: MemoryPeaks, sent: SenderResult[]): Run {
+function result(variant: Variant, concurrency: number, round: number, t0: number, tSent: number, tLast: number, cpuUs: number, memory: MemoryPeaks, sent: SenderResult[], segmentsWritten: number | null): Run {
   return {
     variant,
     concurrency,
@@ -170,7 +170,7 @@ function result(variant: Variant, concurrency: number, round: number, t0: number
     cpuSPer10k: (cpuUs / 1e6 / cfg.messages) * 10_000,
     tailMs: tLast - tSent,
     memory,
-    segmentsWritten: null,
+    segmentsWritten,
     failed: sent.reduce((n, r) => n + r.failed, 0),
   };
 }

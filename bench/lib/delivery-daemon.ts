@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { sumSeries } from '../../test/helpers/prometheus-text.js';
 import { sleep, stopChild } from './child.js';
 import { getJson, getText } from './get-json.js';
 
@@ -74,10 +75,7 @@ export async function startBenchDaemon(dir: string, config: Record<string, unkno
     readyMs,
     health,
     async counter(name) {
-      const text = await getText(`http://${info.health}/metrics`);
-      let sum = 0;
-      for (const line of text.split('\n')) if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-      return sum;
+      return sumSeries(await getText(`http://${info.health}/metrics`), name);
     },
     async until(pred, timeoutMs, what, everyMs = 20) {
       const deadline = Date.now() + timeoutMs;

@@ -11,6 +11,7 @@ import { tempDir } from '../helpers/daemon-process.js';
 import { startGelfTcpReceiver, startGelfUdpReceiver, type GelfReceiver } from '../helpers/gelf-receivers.js';
 import { spawnListener, type ListenerHandle } from '../helpers/listener-process.js';
 import { ids as makeIds, profile } from '../helpers/profiles.js';
+import { sumSeries } from '../helpers/prometheus-text.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const TOKEN = 'export-token';
@@ -40,10 +41,7 @@ async function post(l: ListenerHandle, lines: readonly Record<string, unknown>[]
 }
 
 async function metric(l: ListenerHandle, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${l.url}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) && line.includes(labels)) sum += Number(line.split(' ').at(-1));
-  return sum;
+  return sumSeries(await (await fetch(`${l.url}/metrics`)).text(), name, labels);
 }
 
 function unique(ids: readonly string[]): string[] {

@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ackReplyLine, parseControlLine } from '../../src/shared/protocol/control-lines.js';
+import { sumSeries } from './prometheus-text.js';
 import { waitFor } from './wait-for.js';
 
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname; // dist/test/helpers -> dist/src/cli
@@ -65,10 +66,7 @@ export async function spawnPgAgent(dir: string, config: Record<string, unknown>)
       return (await res.json()) as Awaited<ReturnType<PgAgentHandle['getHealth']>>;
     },
     async metric(name) {
-      const text = await (await fetch(`http://${health}/metrics`)).text();
-      let sum = 0;
-      for (const line of text.split('\n')) if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-      return sum;
+      return sumSeries(await (await fetch(`http://${health}/metrics`)).text(), name);
     },
     async stop() {
       proc.kill('SIGTERM');

@@ -1,7 +1,7 @@
 import type { BufferedQueueOptions } from './buffer-options.js';
 import { createDurableAppender } from './durable-appender.js';
 import { createQueueSignals } from './queue-signals.js';
-import type { Queue, QueueStats } from './queue.js';
+import { ONLY_FULL_BATCHES, type Queue, type QueueStats } from './queue.js';
 import { createSerialChain } from './serial-chain.js';
 import { createSpoolBatches } from './spool-batches.js';
 
@@ -85,7 +85,7 @@ export function createDurableQueue(o: BufferedQueueOptions): Queue {
 
     whenReadable: () => signals.whenReadable(),
     whenFilled: (items, bytes) => signals.whenFilled(items, bytes),
-    takeNowAt: () => ({ items: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY }),
+    takeNowAt: () => ONLY_FULL_BATCHES,
     congested,
     whenRelieved: (cb) => signals.whenRelieved(cb),
 

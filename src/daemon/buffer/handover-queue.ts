@@ -1,4 +1,4 @@
-import type { Batch, CancellableWait, IngestSource, OnSettled, Queue, QueueStats } from './queue.js';
+import { ONLY_FULL_BATCHES, type Batch, type CancellableWait, type IngestSource, type OnSettled, type Queue, type QueueStats } from './queue.js';
 
 export interface HandoverQueueOptions {
   /** Most items held before activation; more pause the sockets (clients wait, nobody is refused). */
@@ -79,7 +79,7 @@ export function createHandoverQueue(o: HandoverQueueOptions): HandoverQueue {
       // Nothing can be taken before activation; the forwarder starts only after it anyway.
       return { promise: new Promise(() => undefined), cancel: () => undefined };
     },
-    takeNowAt: () => (real ? real.takeNowAt() : { items: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY }),
+    takeNowAt: () => (real ? real.takeNowAt() : ONLY_FULL_BATCHES),
     congested: () => (real ? real.congested() : full()),
     whenRelieved(cb) {
       if (real) real.whenRelieved(cb);

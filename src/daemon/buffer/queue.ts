@@ -47,6 +47,9 @@ export interface QueueStats {
   inFlightBytes: number;
 }
 
+/** takeNowAt of a queue that asks for nothing before a full batch (durable mode, not yet active). */
+export const ONLY_FULL_BATCHES: Readonly<{ items: number; bytes: number }> = { items: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY };
+
 /** A wait that its owner can give up (the forwarder's linger timer won). */
 export interface CancellableWait {
   promise: Promise<void>;

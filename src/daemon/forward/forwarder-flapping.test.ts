@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestListener, type ListenerMode } from '../../../test/helpers/test-listener.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
@@ -17,18 +17,24 @@ const CYCLE: ListenerMode[] = [
   { kind: 'hang' },
 ];
 
-test('flapping listener (503, 429, resets, timeouts, slow answers): every id delivered, duplicates only where the answer was lost', async (t) => {
+/** The cycling listener and a rig forwarding to it, both stopped after the test. */
+async function flappingRig(t: TestContext, concurrency: number) {
   const listener = await startTestListener({ mode: (n) => CYCLE[n % CYCLE.length] as ListenerMode });
   const rig = await startRig({
     url: listener.url,
     memoryItems: 100,
-    forward: { batchItems: 200, timeoutMs: 250 },
+    forward: { batchItems: 200, timeoutMs: 250, concurrency },
     circuitBreaker: { failureThreshold: 5, retryTimeoutMs: 200 },
   });
   t.after(async () => {
     await rig.stop();
     await listener.close();
   });
+  return { listener, rig };
+}
+
+test('flapping listener (503, 429, resets, timeouts, slow answers): every id delivered, duplicates only where the answer was lost', async (t) => {
+  const { listener, rig } = await flappingRig(t, 1);
   const all = ids(4_000);
   await rig.offer(all);
   await waitFor(() => listener.uniqueIds().length === all.length, { timeoutMs: 25_000, what: 'every id at least once' });
@@ -53,17 +59,7 @@ test('flapping listener (503, 429, resets, timeouts, slow answers): every id del
 });
 
 test('forward.concurrency 2 against the same flapping listener: every id acknowledged exactly once, the queue empties, only arrival order is given up', async (t) => {
-  const listener = await startTestListener({ mode: (n) => CYCLE[n % CYCLE.length] as ListenerMode });
-  const rig = await startRig({
-    url: listener.url,
-    memoryItems: 100,
-    forward: { batchItems: 200, timeoutMs: 250, concurrency: 2 },
-    circuitBreaker: { failureThreshold: 5, retryTimeoutMs: 200 },
-  });
-  t.after(async () => {
-    await rig.stop();
-    await listener.close();
-  });
+  const { listener, rig } = await flappingRig(t, 2);
   const all = ids(4_000);
   await rig.offer(all);
   await waitFor(() => listener.uniqueIds().length === all.length, { timeoutMs: 25_000, what: 'every id at least once' });

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Batch, OnSettled, Queue, QueueStats } from '../buffer/queue.js';
+import { ONLY_FULL_BATCHES, type Batch, type OnSettled, type Queue, type QueueStats } from '../buffer/queue.js';
 import { createDaemonMetrics } from '../telemetry/daemon-metrics.js';
 import { bindUnixSocket } from '../lifecycle/listen-sockets.js';
 import { createQuarantine } from '../spool/quarantine.js';
@@ -29,7 +29,7 @@ function switchableQueue() {
     release: () => undefined,
     whenReadable: () => new Promise(() => undefined),
     whenFilled: () => ({ promise: new Promise(() => undefined), cancel: () => undefined }),
-    takeNowAt: () => ({ items: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY }),
+    takeNowAt: () => ONLY_FULL_BATCHES,
     congested: () => congested,
     whenRelieved(cb) {
       if (!congested) cb();

@@ -1,38 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { startRecordSink } from '../../../test/helpers/pg-agent-process.js';
 import { createRecordSender } from './record-sender.js';
 import { socketTransport } from './transports.js';
-
-async function sink(path: string): Promise<{ lines: string[]; server: Server }> {
-  const lines: string[] = [];
-  const server = createServer((s) => {
-    let buf = '';
-    let since = 0;
-    s.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const parts = buf.split('\n');
-      buf = parts.pop() ?? '';
-      for (const p of parts) {
-        const ack = /^\["bitville_ack",(.*)\]$/.exec(p);
-        if (!ack) {
-          lines.push(p);
-          since++;
-          continue;
-        }
-        // answers like the daemon (shared/protocol/control-lines.ts): the records are safe
-        s.write(`{"ack":${ack[1]},"accepted":${since},"rejected":0,"dropped":0}\n`);
-        since = 0;
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  return { lines, server };
-}
 
 async function until(check: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -54,16 +28,16 @@ test('while the daemon socket is missing, records wait in a bounded buffer (olde
     assert.equal(sender.stats().buffered, 50);
     assert.equal(sender.stats().dropped.buffer_full, 30);
     assert.equal(dropped.reduce((a, b) => a + b, 0), 30);
-    const s = await sink(path);
-    await until(() => s.lines.length === 50, 'the 50 kept records');
-    assert.deepEqual(s.lines.map((l) => (JSON.parse(l) as { n: number }).n), Array.from({ length: 50 }, (_, i) => 30 + i));
+    const s = await startRecordSink(path); // answers acknowledgement requests like the daemon
+    await until(() => s.records().length === 50, 'the 50 kept records');
+    assert.deepEqual(s.records().map((r) => (r as unknown as { n: number }).n), Array.from({ length: 50 }, (_, i) => 30 + i));
     // records count as sent once the daemon's answer arrives, a moment after the lines
     await until(() => sender.stats().sent === 50, 'the acknowledgement of the 50 records');
     assert.equal(sender.stats().buffered, 0);
     sender.enqueue({ n: 80 });
-    await until(() => s.lines.length === 51, 'a record after recovery');
+    await until(() => s.records().length === 51, 'a record after recovery');
     await sender.stop();
-    await new Promise<void>((resolve) => s.server.close(() => resolve()));
+    await s.stop();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
