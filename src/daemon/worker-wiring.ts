@@ -1,6 +1,7 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import { resolve } from 'node:path';
-import { forwardUrls, type DaemonConfig } from '../shared/config/daemon-config.js';
+import type { DaemonConfig } from '../shared/config/daemon-config.js';
+import { forwardUrls } from '../shared/config/forward-settings.js';
 import type { Logger } from '../shared/telemetry/logger.js';
 import { rateLimitedLog } from '../shared/telemetry/rate-limited-log.js';
 import { createBufferedQueue } from './buffer/buffered-queue.js';

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { forwardLingerMs, type DaemonConfig } from '../../shared/config/daemon-config.js';
+import type { DaemonConfig } from '../../shared/config/daemon-config.js';
+import { forwardLingerMs } from '../../shared/config/forward-settings.js';
 import { rateLimitedLog } from '../../shared/telemetry/rate-limited-log.js';
 import type { Batch, Queue } from '../buffer/queue.js';
 import type { ForwardHealth } from './forward-health.js';

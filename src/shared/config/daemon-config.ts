@@ -106,14 +106,3 @@ export const daemonConfigSchema = z.strictObject({
 });
 
 export type DaemonConfig = z.infer<typeof daemonConfigSchema>;
-
-/** The listener URLs the forwarder sends to: `forward.urls`, else the one `forward.url`, else none. */
-export function forwardUrls(f: DaemonConfig['forward']): string[] {
-  if (f.urls && f.urls.length > 0) return [...f.urls];
-  return f.url ? [f.url] : [];
-}
-
-/** The effective linger: the DESIGN name `flushIntervalMs` wins when it is set. */
-export function forwardLingerMs(f: DaemonConfig['forward']): number {
-  return f.flushIntervalMs ?? f.lingerMs;
-}
