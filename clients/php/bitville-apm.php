@@ -9,9 +9,10 @@
  * socket within listener_timeout_ms, else writes it to the daemon's inbox folder, else drops it.
  * It never throws, never prints, and never changes headers or the exit code.
  *
- * This file is the part every request pays for, so it only reads the config, registers the
- * shutdown hook and starts the profiler. Building and sending the profile live in src/, loaded
- * only for the requests that are sent. Settings and guarantees: clients/php/README.md.
+ * This file is the part every request pays for, so it reads only the settings the start
+ * decision needs, registers the shutdown hook and starts the profiler. The other settings are
+ * read when first needed, and building and sending the profile live in src/, loaded only for the
+ * requests that are sent. Settings and guarantees: clients/php/README.md.
  * PHP 7.4 to 8.4, no extension required.
  */
 
@@ -72,8 +73,12 @@ namespace Bitville\Apm {
         /** Queries kept per request with their text and stack; later ones are only counted. */
         const MAX_QUERIES = 500;
 
-        /** @var array<string, mixed> the effective settings */
-        public static $config = [];
+        /** @var array<string, mixed>|null every effective setting, read on first use (config()) */
+        private static $config = null;
+        /** @var array<string, mixed> $_SERVER or environment(): where the settings come from */
+        private static $server = [];
+        /** @var array<string, mixed>|null the INI file's settings, read on first need */
+        private static $ini = null;
         /** @var bool this request is being watched (enabled and sampled) */
         public static $active = false;
         /** @var bool the request asked not to be reported (bitville_apm_ignore()) */
@@ -102,18 +107,32 @@ namespace Bitville\Apm {
         public static function boot(): void
         {
             try {
-                $config = self::$config = self::loadConfig();
                 self::$startTime = isset($_SERVER['REQUEST_TIME_FLOAT']) ? (float) $_SERVER['REQUEST_TIME_FLOAT'] : \microtime(true);
+                $s = self::$server = PHP_SAPI === 'fpm-fcgi' || PHP_SAPI === 'cgi-fcgi' || PHP_SAPI === 'cli' ? $_SERVER : self::environment();
                 \spl_autoload_register([self::class, 'autoload']);
-                if (!$config['profiling_enabled'] || ($config['sample_rate'] < 1.0 && !self::sampled($config['sample_rate']))) {
-                    return; // an unsampled request costs nothing more: no hook, no profiler
+                // Only the settings of the start decision, each as config() would read it: defined()
+                // with a literal name and `??` are opcodes, where a function call would also run the
+                // hooks of every profiler extension loaded (docs/benchmarks.md).
+                $raw = \defined('BITVILLE_APM_PROFILING_ENABLED') ? \constant('BITVILLE_APM_PROFILING_ENABLED') : ($s['BITVILLE_APM_PROFILING_ENABLED'] ?? null);
+                if (!self::pick($raw, 'profiling_enabled')) {
+                    return; // a disabled request costs nothing more: no hook, no profiler
+                }
+                $raw = \defined('BITVILLE_APM_SAMPLE_RATE') ? \constant('BITVILLE_APM_SAMPLE_RATE') : ($s['BITVILLE_APM_SAMPLE_RATE'] ?? null);
+                $rate = self::pick($raw, 'sample_rate');
+                if ($rate < 1.0 && !self::sampled($rate)) {
+                    return; // an unsampled request likewise
                 }
                 self::$active = true;
                 \register_shutdown_function([self::class, 'onShutdown']);
                 // Starting and stopping any profiler costs 5-20 µs, several percent of a fast page
                 // (docs/benchmarks.md), so only a sample of the requests pays for it.
-                if ($config['profiler'] !== 'none' && self::sampled($config['profiler_sample_rate'])) {
-                    self::startProfiler($config['profiler']);
+                $raw = \defined('BITVILLE_APM_PROFILER') ? \constant('BITVILLE_APM_PROFILER') : ($s['BITVILLE_APM_PROFILER'] ?? null);
+                $profiler = self::pick($raw, 'profiler');
+                if ($profiler !== 'none') {
+                    $raw = \defined('BITVILLE_APM_PROFILER_SAMPLE_RATE') ? \constant('BITVILLE_APM_PROFILER_SAMPLE_RATE') : ($s['BITVILLE_APM_PROFILER_SAMPLE_RATE'] ?? null);
+                    if (self::sampled(self::pick($raw, 'profiler_sample_rate'))) {
+                        self::startProfiler($profiler);
+                    }
                 }
             } catch (\Throwable $e) {
                 self::$active = false; // the app must run as if we were not here
@@ -121,64 +140,61 @@ namespace Bitville\Apm {
         }
 
         /**
-         * Constant BITVILLE_APM_<KEY> > environment BITVILLE_APM_<KEY> > INI file > default.
-         * A value that does not parse as the key's type falls back to the default.
+         * Every effective setting: constant BITVILLE_APM_<KEY> > environment BITVILLE_APM_<KEY> >
+         * INI file > default. A value that does not parse as the key's type falls back to the
+         * default. Read once per request, on first use (sending, SQL capture).
          *
          * @return array<string, mixed>
          */
-        public static function loadConfig(): array
+        public static function config(): array
         {
-            // Every request runs this, so it makes as few function calls as it can (each one also
-            // runs the hooks of every profiler extension loaded, active or not): defined() with a
-            // literal name is an opcode, the environment is read from $_SERVER where PHP put it
-            // and matched against our names in one call, and the defaults array is shared until a
-            // setting writes to it.
-            $constants = \defined('BITVILLE_APM_PROFILING_ENABLED') || \defined('BITVILLE_APM_PROFILING_THRESHOLD_MS')
-                || \defined('BITVILLE_APM_PROJECT_NAME') || \defined('BITVILLE_APM_DAEMON_SOCKET_PATH')
-                || \defined('BITVILLE_APM_INBOX_PATH') || \defined('BITVILLE_APM_LISTENER_TIMEOUT_MS')
-                || \defined('BITVILLE_APM_SQL_CAPTURE_ENABLED') || \defined('BITVILLE_APM_SQL_STACK_TRACE_LIMIT')
-                || \defined('BITVILLE_APM_REQUEST_METADATA_ENABLED') || \defined('BITVILLE_APM_PROFILER')
-                || \defined('BITVILLE_APM_SAMPLE_RATE') || \defined('BITVILLE_APM_PROFILER_SAMPLE_RATE')
-                || \defined('BITVILLE_APM_PG_APPLICATION_NAME') || \defined('BITVILLE_APM_PG_SQL_COMMENT');
-            $server = PHP_SAPI === 'fpm-fcgi' || PHP_SAPI === 'cgi-fcgi' || PHP_SAPI === 'cli' ? $_SERVER : self::environment();
-            $set = \array_intersect_key($server, self::KEYS); // NAME => raw value, environment
-            if ($constants) {
-                foreach (self::KEYS as $name => $key) {
-                    if (\defined($name)) {
-                        $set[$name] = \constant($name);
-                    }
+            if (self::$config !== null) {
+                return self::$config;
+            }
+            $config = [];
+            foreach (self::KEYS as $name => $key) {
+                $config[$key] = self::pick(\defined($name) ? \constant($name) : (self::$server[$name] ?? null), $key);
+            }
+            return self::$config = $config;
+        }
+
+        /**
+         * One setting from its raw constant or environment value (null: not set there, so the INI
+         * file's, else the default), of the key's type and within its range.
+         *
+         * @param mixed $raw
+         * @return mixed
+         */
+        private static function pick($raw, string $key)
+        {
+            if ($raw === null) {
+                $ini = self::$ini !== null ? self::$ini : (self::$ini = self::readIni(self::$server));
+                if (!isset($ini[$key])) {
+                    return self::DEFAULTS[$key]; // the defaults are valid as they are
                 }
+                $raw = $ini[$key];
             }
-            $ini = \count($set) < \count(self::KEYS) ? self::readIni($server) : [];
-            $config = self::DEFAULTS;
-            if (!$set && !$ini) {
-                return $config; // the defaults are valid as they are
-            }
-            foreach ($ini as $key => $raw) {
-                if (isset(self::DEFAULTS[$key])) {
-                    $config[$key] = self::coerce($raw, self::DEFAULTS[$key]);
-                }
-            }
-            foreach ($set as $name => $raw) {
-                $key = self::KEYS[$name];
-                $config[$key] = self::coerce($raw, self::DEFAULTS[$key]); // over the INI file's value
-            }
+            $v = self::coerce($raw, self::DEFAULTS[$key]);
             // Comparisons, not min()/max(): those are function calls.
-            $c = $config['profiling_threshold_ms'];
-            $config['profiling_threshold_ms'] = $c < 0.0 ? 0.0 : $c;
-            $c = $config['listener_timeout_ms'];
-            $config['listener_timeout_ms'] = $c < 1.0 ? 1.0 : ($c > 10000.0 ? 10000.0 : $c);
-            $c = $config['sql_stack_trace_limit'];
-            $config['sql_stack_trace_limit'] = $c < 0 ? 0 : ($c > 50 ? 50 : $c);
-            $c = $config['sample_rate'];
-            $config['sample_rate'] = $c < 0.0 ? 0.0 : ($c > 1.0 ? 1.0 : $c);
-            $c = $config['profiler_sample_rate'];
-            $config['profiler_sample_rate'] = $c < 0.0 ? 0.0 : ($c > 1.0 ? 1.0 : $c);
-            if (!isset(self::PROFILERS[$config['profiler']])) {
-                $p = \strtolower($config['profiler']);
-                $config['profiler'] = isset(self::PROFILERS[$p]) ? $p : 'auto';
+            switch ($key) {
+                case 'profiling_threshold_ms':
+                    return $v < 0.0 ? 0.0 : $v;
+                case 'listener_timeout_ms':
+                    return $v < 1.0 ? 1.0 : ($v > 10000.0 ? 10000.0 : $v);
+                case 'sql_stack_trace_limit':
+                    return $v < 0 ? 0 : ($v > 50 ? 50 : $v);
+                case 'sample_rate':
+                case 'profiler_sample_rate':
+                    return $v < 0.0 ? 0.0 : ($v > 1.0 ? 1.0 : $v);
+                case 'profiler':
+                    if (isset(self::PROFILERS[$v])) {
+                        return $v;
+                    }
+                    $p = \strtolower($v);
+                    return isset(self::PROFILERS[$p]) ? $p : 'auto';
+                default:
+                    return $v;
             }
-            return $config;
         }
 
         /**
@@ -410,15 +426,30 @@ namespace Bitville\Apm {
          */
         public static function onShutdown(): void
         {
+            // The fast path of every request that is not slow: one clock read and a comparison, and
+            // no second hook. A request that only grows slow in shutdown functions registered after
+            // this one is therefore not reported (clients/php/README.md).
+            if (self::$ignored || (\microtime(true) - self::$startTime) * 1000.0 < self::threshold()) {
+                return; // a running profiler is left to the extension's own request shutdown: reading it costs
+            }
             \register_shutdown_function([self::class, 'report']);
+        }
+
+        /** profiling_threshold_ms, without reading the other settings. */
+        private static function threshold(): float
+        {
+            if (self::$config !== null) {
+                return self::$config['profiling_threshold_ms'];
+            }
+            $raw = \defined('BITVILLE_APM_PROFILING_THRESHOLD_MS') ? \constant('BITVILLE_APM_PROFILING_THRESHOLD_MS') : (self::$server['BITVILLE_APM_PROFILING_THRESHOLD_MS'] ?? null);
+            return self::pick($raw, 'profiling_threshold_ms');
         }
 
         public static function report(): void
         {
             $end = \microtime(true);
-            // The fast path of every request that is not slow: one clock read and a comparison.
-            if (!self::$active || self::$ignored || ($end - self::$startTime) * 1000.0 < self::$config['profiling_threshold_ms']) {
-                return; // a running profiler is left to the extension's own request shutdown: reading it costs
+            if (!self::$active || self::$ignored || ($end - self::$startTime) * 1000.0 < self::threshold()) {
+                return;
             }
             $lastError = error_get_last(); // before anything of ours can replace it
             set_error_handler([self::class, 'swallowError']);
@@ -441,7 +472,7 @@ namespace Bitville\Apm {
         /** @param string|null $driver the PDO driver that ran it (PDO::ATTR_DRIVER_NAME), when known */
         public static function recordSql(string $sql, float $ms, int $skipFrames = 1, ?string $driver = null): void
         {
-            if (!self::$active || !self::$config['sql_capture_enabled']) {
+            if (!self::$active || !self::config()['sql_capture_enabled']) {
                 return;
             }
             self::$sqlCount++;
@@ -458,7 +489,7 @@ namespace Bitville\Apm {
             if ($driver !== null) {
                 $q['driver'] = $driver;
             }
-            $limit = self::$config['sql_stack_trace_limit'];
+            $limit = self::$config['sql_stack_trace_limit']; // read by the check above
             if ($limit > 0) {
                 $q['stack_trace'] = self::stack($limit, $skipFrames);
             }

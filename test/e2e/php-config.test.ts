@@ -54,6 +54,16 @@ describe('PHP client settings (INI file)', { skip }, () => {
     assert.ok(await sendOne(), 'a slow request is sent with the base INI');
   });
 
+  test('a slow request is reported after the application\'s own shutdown functions: the status they set is in the profile', async () => {
+    setIni();
+    const before = daemon.messages().length;
+    const r = await app.get('/late-status?ms=150');
+    assert.equal(r.status, 503);
+    await new Promise((res) => setTimeout(res, 100));
+    const profile = daemon.messages()[before] as { response?: { status_code?: number } } | undefined;
+    assert.equal(profile?.response?.status_code, 503, JSON.stringify(profile));
+  });
+
   test('profiling_enabled = false sends nothing', async () => {
     setIni({ profiling_enabled: false });
     assert.equal(await sendOne(), null);

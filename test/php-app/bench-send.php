@@ -34,5 +34,5 @@ for ($i = 0; $i < $n; $i++) {
     Reporter::send(microtime(true), null);
     $us[] = (hrtime(true) - $t) / 1000;
 }
-$json = json_encode(Reporter::build(microtime(true), Agent::$config, 200, false, null, [], null));
+$json = json_encode(Reporter::build(microtime(true), Agent::config(), 200, false, null, [], null));
 echo json_encode(['bytes' => strlen($json), 'outcome' => Agent::$lastOutcome, 'us' => $us]), "\n";

@@ -51,6 +51,14 @@ switch ($path) {
         echo 'ok';
         break;
 
+    case '/late-status':
+        // a shutdown function of the application's, registered after the include, sets the status
+        usleep(((int) (isset($_GET['ms']) ? $_GET['ms'] : 600)) * 1000);
+        register_shutdown_function(function () {
+            http_response_code(503);
+        });
+        break;
+
     case '/manual':
         // SQL timed by the application itself
         if (function_exists('bitville_apm_sql')) {
@@ -118,7 +126,7 @@ switch ($path) {
         // what the client decided, for the config tests
         header('Content-Type: application/json');
         echo json_encode(class_exists('Bitville\\Apm\\Agent', false) ? [
-            'config' => Bitville\Apm\Agent::$config,
+            'config' => Bitville\Apm\Agent::config(),
             'active' => Bitville\Apm\Agent::$active,
             'profiler' => Bitville\Apm\Agent::$profiler,
         ] : null);

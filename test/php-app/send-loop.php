@@ -14,7 +14,7 @@ $pauseUs = (int) ($argv[3] ?? 0);
 for ($i = 0; $i < $count; $i++) {
     $id = sprintf('%s-%06d', $prefix, $i);
     $json = json_encode(['correlation_id' => $id, 'project' => 'stop', 'elapsed_ms' => 612.5, 'request' => ['method' => 'GET', 'uri' => '/loop/' . $i], 'pad' => str_repeat('x', 2000)]);
-    echo $id, ' ', Transport::send((string) $json, $id, Agent::$config), "\n";
+    echo $id, ' ', Transport::send((string) $json, $id, Agent::config()), "\n";
     if ($pauseUs > 0) {
         usleep($pauseUs);
     }

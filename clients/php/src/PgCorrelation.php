@@ -16,7 +16,7 @@ final class PgCorrelation
     /** Correlation is on for this request: watched, and the setting asks for it. */
     public static function wants(string $key): bool
     {
-        return Agent::$active && !Agent::$ignored && !empty(Agent::$config[$key]);
+        return Agent::$active && !Agent::$ignored && !empty(Agent::config()[$key]);
     }
 
     public static function applicationName(): string

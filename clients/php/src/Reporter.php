@@ -11,7 +11,7 @@ final class Reporter
     /** @param array<string, mixed>|null $lastError error_get_last() as the request ended */
     public static function send(float $end, ?array $lastError): void
     {
-        $config = Agent::$config;
+        $config = Agent::config();
         $profiler = ProfilerData::collect(($end - Agent::$startTime) * 1e6); // first, so our own work is not in it
         // Read what only the live request knows before the connection is handed back.
         $status = function_exists('http_response_code') ? http_response_code() : false;
