@@ -168,7 +168,7 @@ namespace Bitville\Apm {
         private static function pick($raw, string $key)
         {
             if ($raw === null) {
-                $ini = self::$ini !== null ? self::$ini : (self::$ini = self::readIni(self::$server));
+                $ini = self::$ini ?? (self::$ini = self::readIni(self::$server));
                 if (!isset($ini[$key])) {
                     return self::DEFAULTS[$key]; // the defaults are valid as they are
                 }
@@ -448,7 +448,8 @@ namespace Bitville\Apm {
         public static function report(): void
         {
             $end = \microtime(true);
-            if (!self::$active || self::$ignored || ($end - self::$startTime) * 1000.0 < self::threshold()) {
+            // onShutdown() found the request slow already, and time only grows.
+            if (!self::$active || self::$ignored) {
                 return;
             }
             $lastError = error_get_last(); // before anything of ours can replace it
@@ -472,7 +473,11 @@ namespace Bitville\Apm {
         /** @param string|null $driver the PDO driver that ran it (PDO::ATTR_DRIVER_NAME), when known */
         public static function recordSql(string $sql, float $ms, int $skipFrames = 1, ?string $driver = null): void
         {
-            if (!self::$active || !self::config()['sql_capture_enabled']) {
+            if (!self::$active) {
+                return;
+            }
+            $config = self::config();
+            if (!$config['sql_capture_enabled']) {
                 return;
             }
             self::$sqlCount++;
@@ -489,7 +494,7 @@ namespace Bitville\Apm {
             if ($driver !== null) {
                 $q['driver'] = $driver;
             }
-            $limit = self::$config['sql_stack_trace_limit']; // read by the check above
+            $limit = $config['sql_stack_trace_limit'];
             if ($limit > 0) {
                 $q['stack_trace'] = self::stack($limit, $skipFrames);
             }
