@@ -115,12 +115,13 @@ async function runDaemon(variant: Exclude<Variant, 'syslog-ng'>, concurrency: nu
   const dir = mkdtempSync(join(tmpdir(), `bitville-cost-${variant}-`));
   const sink = await startHttpSink();
   const [mode, compression] = variant.split('-') as ['memory' | 'durable', 'gzip' | 'none'];
-  const daemon = await startBenchDaemon(
-    dir,
-    { buffer: { mode }, forward: { url: sink.url, token: 'bench', compression } },
-    cfg.workerNodeArgs.split(' ').filter(Boolean),
-  );
+  let daemon: Awaited<ReturnType<typeof startBenchDaemon>> | undefined;
   try {
+    daemon = await startBenchDaemon(
+      dir,
+      { buffer: { mode }, forward: { url: sink.url, token: 'bench', compression } },
+      cfg.workerNodeArgs.split(' ').filter(Boolean),
+    );
     const senders = await startSenders(daemon.socket, cfg.messages, concurrency);
     const memory = sampleMemory(daemon.pid);
     const cpu0 = cpuMicros(daemon.pid);
@@ -133,7 +134,7 @@ async function runDaemon(variant: Exclude<Variant, 'syslog-ng'>, concurrency: nu
     const segments = await daemon.counter('bitville_daemon_spool_segments_written_total');
     return result(variant, concurrency, round, t0, tSent, tLast, cpuUs, memory.stop(), sent, segments);
   } finally {
-    await daemon.stop();
+    await daemon?.stop(); // a daemon that failed to start leaves no sink behind either
     await stopChild(sink.child);
     rmSync(dir, { recursive: true, force: true });
   }
