@@ -15,6 +15,18 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
+let pageSize = 0;
+function pageBytes(): number {
+  if (pageSize === 0) {
+    try {
+      pageSize = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).trim()) || 4096;
+    } catch {
+      pageSize = 4096;
+    }
+  }
+  return pageSize;
+}
+
 /**
  * CPU time of pid and all its descendants in microseconds (resolution: one clock tick, usually
  * 10 ms). The daemon is a supervisor with a worker child: the worker does the work, so reading
@@ -95,40 +107,59 @@ export interface MemoryPeaks {
   rootPssMb: number;
 }
 
-/** Samples RSS and PSS of pid's process tree every `everyMs` until stop(); also folds in VmHWM at the end. */
-export function sampleMemory(pid: number, everyMs = 100): { stop(): MemoryPeaks } {
+/**
+ * Samples RSS of pid's process tree every `everyMs` and PSS every `pssEveryMs` until stop(); also
+ * folds in VmHWM at the end. RSS comes from /proc/<pid>/statm, which costs nothing; PSS needs
+ * smaps_rollup, a walk over every page table of the process, which for the daemon's ~180 MB took
+ * ~4 % of this 2-core machine at 10 reads a second (perf, in the benchmark process itself) — CPU
+ * taken from the senders and the daemon under test, and more from a big process than from a small
+ * one. So PSS is read ten times less often: its peak may be missed by up to a second's growth.
+ */
+export function sampleMemory(pid: number, everyMs = 100, pssEveryMs = 1_000): { stop(): MemoryPeaks } {
   const peaks: MemoryPeaks = { rssMb: 0, pssMb: 0, rootRssMb: 0, rootPssMb: 0 };
-  const read = (p: number): { rss: number; pss: number } | null => {
+  const pageMb = pageBytes() / 1024 / 1024;
+  const rssOf = (p: number): number | null => {
     try {
-      const s = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
-      const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0);
-      return { rss: kb('Rss') / 1024, pss: kb('Pss') / 1024 };
+      return Number(readFileSync(`/proc/${p}/statm`, 'utf8').split(' ')[1]) * pageMb; // resident pages
     } catch {
       return null;
     }
   };
-  const tick = (): void => {
+  const pssOf = (p: number): number | null => {
+    try {
+      const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'));
+      return m ? Number(m[1]) / 1024 : null;
+    } catch {
+      return null;
+    }
+  };
+  const tick = (withPss: boolean): void => {
     let rss = 0;
     let pss = 0;
     for (const p of processTree(pid)) {
-      const m = read(p);
-      if (!m) continue;
-      rss += m.rss;
-      pss += m.pss;
-      if (p === pid) {
-        peaks.rootRssMb = Math.max(peaks.rootRssMb, m.rss);
-        peaks.rootPssMb = Math.max(peaks.rootPssMb, m.pss);
-      }
+      const r = rssOf(p);
+      if (r === null) continue;
+      rss += r;
+      if (p === pid) peaks.rootRssMb = Math.max(peaks.rootRssMb, r);
+      if (!withPss) continue;
+      const q = pssOf(p) ?? 0;
+      pss += q;
+      if (p === pid) peaks.rootPssMb = Math.max(peaks.rootPssMb, q);
     }
     peaks.rssMb = Math.max(peaks.rssMb, rss);
-    peaks.pssMb = Math.max(peaks.pssMb, pss);
+    if (withPss) peaks.pssMb = Math.max(peaks.pssMb, pss);
   };
-  tick();
-  const timer = setInterval(tick, everyMs);
+  tick(true);
+  let lastPssAt = Date.now();
+  const timer = setInterval(() => {
+    const withPss = Date.now() - lastPssAt >= pssEveryMs;
+    if (withPss) lastPssAt = Date.now();
+    tick(withPss);
+  }, everyMs);
   return {
     stop() {
       clearInterval(timer);
-      tick();
+      tick(true);
       const hwm = peakRssBytes(pid) / 1024 / 1024; // between samples a peak may hide: VmHWM does not miss it
       if (Number.isFinite(hwm)) peaks.rssMb = Math.max(peaks.rssMb, hwm);
       return { ...peaks };
