@@ -13,6 +13,7 @@ import { createInboxSource } from './ingest/inbox.js';
 import { createIntake, type Intake } from './ingest/intake.js';
 import { createUdpSource } from './ingest/udp.js';
 import { createUnixSocketSource } from './ingest/unix-socket.js';
+import { warmUpIngest } from './ingest/warm-up.js';
 import { createHandoverQueue } from './buffer/handover-queue.js';
 import { createQuarantine } from './spool/quarantine.js';
 import { createSpool } from './spool/spool.js';
@@ -58,6 +59,9 @@ export interface WorkerStartOptions {
   /** Called once this worker has handled lifecycle.maxRequests messages; it has stopped accepting. */
   onLimit: () => void;
 }
+
+/** The longest a worker spends warming up before it accepts (ingest.warmUpConnections). */
+const WARM_UP_BUDGET_MS = 2_000;
 
 export async function startWorkerPipeline(config: DaemonConfig, log: Logger, sockets: SharedSockets, spoolFree: Promise<void>, start: WorkerStartOptions): Promise<RunningWorker> {
   const startedAt = Date.now();
@@ -119,6 +123,12 @@ export async function startWorkerPipeline(config: DaemonConfig, log: Logger, soc
       await unix.start();
       await udp?.start();
     })());
+  const warmUp = config.ingest.warmUpConnections;
+  if (warmUp > 0) {
+    const w = await warmUpIngest({ connections: warmUp, validation: config.ingest.validation, maxMessageBytes: config.ingest.maxMessageBytes, budgetMs: WARM_UP_BUDGET_MS });
+    if (w.cutShort || w.handled < warmUp) log.warn({ handled: w.handled, of: warmUp, ms: w.ms, reason: w.cutShort }, 'ingest warm-up cut short; accepting anyway');
+    else log.info({ handled: w.handled, ms: w.ms }, 'ingest warmed up');
+  }
   if (start.listenNow) await listen();
 
   let stopRequested = false;

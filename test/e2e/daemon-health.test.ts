@@ -54,3 +54,23 @@ test('/health and /metrics report the counts the traffic produced', async () => 
   daemon.kill('SIGTERM');
   assert.equal(await daemon.exited, 0);
 });
+
+test('a new worker warms up on synthetic profiles before it accepts, and counts, keeps and sends none of them', async () => {
+  const daemon = await spawnDaemon(tempDir(), { ingest: { warmUpConnections: 120 } });
+  const warmed = /"handled":(\d+),"ms":\d+,"msg":"ingest warmed up"/.exec(daemon.output());
+  assert.equal(warmed?.[1], '120', daemon.output());
+  const { body } = await daemon.health();
+  assert.equal(body.stats.ingest.accepted + body.stats.ingest.rejected, 0);
+  assert.equal(body.stats.buffer.memory_buffer_count, 0);
+  assert.equal(body.stats.worker.request_count, 0); // lifecycle.maxRequests counts real clients only
+  assert.doesNotMatch(await daemon.metricsText(), /^bitville_daemon_ingest_received_bytes_total\{[^}]*\} [1-9]/m);
+  await sendOnce(daemon.socketPath, lineFor('after-warm-up'));
+  await waitFor(async () => (await daemon.accepted()) === 1, { what: 'the first real profile' });
+  daemon.kill('SIGTERM');
+  assert.equal(await daemon.exited, 0);
+
+  const cold = await spawnDaemon(tempDir(), { ingest: { warmUpConnections: 0 } });
+  assert.doesNotMatch(cold.output(), /warm/);
+  cold.kill('SIGTERM');
+  assert.equal(await cold.exited, 0);
+});

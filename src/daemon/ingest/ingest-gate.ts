@@ -17,7 +17,7 @@ export interface IngestGate {
  * time, oldest first, and one that has more joins the back of the line: a flooding client gets
  * one message per round, the same as everyone else.
  */
-export function createIngestGate(queue: Queue): IngestGate {
+export function createIngestGate(queue: Pick<Queue, 'congested' | 'whenRelieved'>): IngestGate {
   const line: Array<() => void> = [];
   let armed = false;
 

@@ -18,7 +18,7 @@ export interface Intake {
 }
 
 /** The one path from every source into the queue, so all sources count and reject alike. */
-export function createIntake(queue: Queue, metrics: IngestMetrics, quarantine: Quarantine, logLimited: LimitedLog, validation: Validation = 'structural'): Intake {
+export function createIntake(queue: Pick<Queue, 'offer'>, metrics: IngestMetrics, quarantine: Pick<Quarantine, 'sample'>, logLimited: LimitedLog, validation: Validation = 'structural'): Intake {
   function reject(code: RejectCode, sample: Buffer, source: IngestSource): void {
     metrics.rejected(code);
     if (quarantine.sample(code, sample)) metrics.quarantined('message_sample');

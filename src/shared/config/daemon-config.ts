@@ -31,6 +31,11 @@ export const daemonConfigSchema = z.strictObject({
        * fully; full: JSON.parse of every message in the daemon too (docs/daemon.md, "Validation").
        */
       validation: z.enum(['structural', 'full']).default('structural'),
+      /**
+       * Synthetic connections a new worker sends itself before it accepts, so its first real
+       * clients do not meet cold code (docs/daemon.md, "Warm-up"). 0 = none.
+       */
+      warmUpConnections: z.number().int().min(0).max(10_000).default(300),
     })
     .prefault({}),
   buffer: z
