@@ -35,7 +35,7 @@ export const daemonConfigSchema = z.strictObject({
        * Synthetic connections a new worker sends itself before it accepts, so its first real
        * clients do not meet cold code (docs/daemon.md, "Warm-up"). 0 = none.
        */
-      warmUpConnections: z.number().int().min(0).max(10_000).default(300),
+      warmUpConnections: z.number().int().min(0).max(10_000).default(100),
     })
     .prefault({}),
   buffer: z
