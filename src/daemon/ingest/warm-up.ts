@@ -70,7 +70,8 @@ export async function warmUpIngest(o: WarmUpOptions): Promise<WarmUpResult> {
   let timer: NodeJS.Timeout | undefined;
   const budget = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`budget of ${o.budgetMs} ms`), o.budgetMs)));
   const run = async (): Promise<string | null> => {
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
+    // `on`, not `once`: an accept error after listening must not become an uncaught one
+    await new Promise<void>((resolve, reject) => server.on('error', reject).listen(path, resolve));
     let next = 0;
     let stop: string | null = null;
     const client = async (): Promise<void> => {
