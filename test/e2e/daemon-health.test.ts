@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineFor } from '../helpers/profiles.js';
 import { spawnDaemon, tempDir } from '../helpers/daemon-process.js';
@@ -73,4 +73,12 @@ test('a new worker warms up on synthetic profiles before it accepts, and counts,
   assert.doesNotMatch(cold.output(), /warm/);
   cold.kill('SIGTERM');
   assert.equal(await cold.exited, 0);
+});
+
+test('the worker runs with the small young generation (docs/benchmarks.md, "V8 flags")', async () => {
+  const daemon = await spawnDaemon(tempDir());
+  const args = readFileSync(`/proc/${await daemon.workerPid()}/cmdline`, 'utf8').split('\0');
+  assert.ok(args.includes('--max-semi-space-size=2'), args.join(' '));
+  daemon.kill('SIGTERM');
+  assert.equal(await daemon.exited, 0);
 });

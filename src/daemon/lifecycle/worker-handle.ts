@@ -4,6 +4,7 @@ import type { DaemonConfig } from '../../shared/config/daemon-config.js';
 import type { Logger } from '../../shared/telemetry/logger.js';
 import { parseFromWorker, type FromWorker, type ToWorker } from './ipc-messages.js';
 import type { BoundUnixSocket } from './listen-sockets.js';
+import { workerExecArgv } from './worker-node-flags.js';
 
 export type WorkerState = 'starting' | 'staging' | 'active' | 'stopping' | 'exited';
 
@@ -57,7 +58,11 @@ export interface ForkWorkerOptions {
 
 /** Forks one worker and speaks the IPC protocol of ipc-messages.ts with it. */
 export function forkWorker(o: ForkWorkerOptions): WorkerHandle {
-  const child: ChildProcess = fork(o.modulePath, o.args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+  const child: ChildProcess = fork(o.modulePath, o.args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'json',
+    execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS),
+  });
   let state: WorkerState = 'starting';
   let stopRequested = false;
   let standby = !o.listen;
