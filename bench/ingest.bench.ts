@@ -132,7 +132,7 @@ async function runOne(variant: VariantName, shape: Shape, round: number): Promis
     const details = await server.details(total - failed);
     const latencies = new Float64Array(sent.flatMap((r) => r.latenciesUs)).sort();
     const warm = shape === 'rate' ? Math.round((cfg.rate / cfg.senders) * cfg.warmupSeconds) : 0;
-    const steady = new Float64Array(sent.flatMap((r) => r.latenciesUs.slice(warm))).sort();
+    const steady = warm > 0 ? new Float64Array(sent.flatMap((r) => r.latenciesUs.slice(warm))).sort() : latencies;
     const bytes = sent.reduce((n, r) => n + r.bytes, 0);
     const elapsedMs = tAccepted - t0;
     return {

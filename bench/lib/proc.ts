@@ -3,29 +3,22 @@ import { execFileSync } from 'node:child_process';
 
 /** Linux /proc readings of another process: CPU time and peak RSS. */
 
-let ticksPerSecond = 0;
-function clockTicks(): number {
-  if (ticksPerSecond === 0) {
+const sysconf = new Map<string, number>();
+/** A `getconf` value (CLK_TCK, PAGESIZE), read once; `fallback` where getconf fails. */
+function getconf(name: string, fallback: number): number {
+  let v = sysconf.get(name);
+  if (v === undefined) {
     try {
-      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+      v = Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback;
     } catch {
-      ticksPerSecond = 100;
+      v = fallback;
     }
+    sysconf.set(name, v);
   }
-  return ticksPerSecond;
+  return v;
 }
-
-let pageSize = 0;
-function pageBytes(): number {
-  if (pageSize === 0) {
-    try {
-      pageSize = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).trim()) || 4096;
-    } catch {
-      pageSize = 4096;
-    }
-  }
-  return pageSize;
-}
+const clockTicks = (): number => getconf('CLK_TCK', 100);
+const pageBytes = (): number => getconf('PAGESIZE', 4096);
 
 /**
  * CPU time of pid and all its descendants in microseconds (resolution: one clock tick, usually
