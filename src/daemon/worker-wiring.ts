@@ -143,6 +143,7 @@ export async function startWorkerPipeline(config: DaemonConfig, log: Logger, soc
       memoryItems: config.buffer.memoryItems,
       memoryBytes: config.buffer.memoryBytes,
       fsyncMs: config.buffer.fsyncMs,
+      commitDelayMs: config.buffer.commitDelayMs,
       spoolMaxBytes: config.spool.maxBytes,
       spool,
       busySegments: busy,

@@ -73,6 +73,7 @@ export async function startRig(o: RigOptions): Promise<Rig> {
     memoryItems: o.memoryItems ?? 50,
     memoryBytes: 32 << 20,
     fsyncMs: 200,
+    commitDelayMs: 5,
     spoolMaxBytes: 1 << 30,
     spool,
     busySegments: busy,

@@ -8,6 +8,7 @@ export interface BufferedQueueOptions {
   memoryItems: number;
   memoryBytes: number;
   fsyncMs: number;
+  commitDelayMs: number;
   /** Reported in stats for the 80 % "degraded" rule of /health. */
   spoolMaxBytes: number;
   spool: Spool;

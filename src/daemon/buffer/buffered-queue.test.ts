@@ -28,6 +28,7 @@ async function makeQueue(mode: 'memory' | 'durable', memoryItems = 4): Promise<{
     memoryItems,
     memoryBytes: 1 << 20,
     fsyncMs: 50,
+    commitDelayMs: 5,
     spoolMaxBytes: 1 << 30,
     spool,
     busySegments: busy,

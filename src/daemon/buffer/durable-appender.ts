@@ -17,6 +17,8 @@ export interface DurableAppenderOptions {
   memoryItems: number;
   memoryBytes: number;
   fsyncMs: number;
+  /** An append starts at most this often (after the previous one started), so a busy daemon makes fewer, bigger writes. */
+  commitDelayMs: number;
   /** The queue's single chain of spool operations, so appends, seals and deletes stay in order. */
   serial: <T>(task: () => Promise<T>) => Promise<T>;
   /** Counts a write or a drop; false when the spool refused the items. */
@@ -25,6 +27,7 @@ export interface DurableAppenderOptions {
   onProgress: () => void;
   metrics: BufferMetrics;
   log: Logger;
+  now?: () => number;
 }
 
 export interface DurableAppender {
@@ -42,8 +45,10 @@ export interface DurableAppender {
 /**
  * durable mode (DESIGN section 3): every item is appended to the open segment before it counts
  * as accepted; the open segment is fdatasynced every fsyncMs. Group commit: only one append runs
- * at a time, and items that arrive meanwhile form the next, larger write, so a busy daemon makes
- * fewer and bigger writes instead of one per event-loop turn.
+ * at a time, items that arrive meanwhile form the next, larger write, and the next append starts
+ * no sooner than commitDelayMs after the previous one started (or at once when half the memory
+ * limit is waiting). Each append costs a handful of fs calls and an fdatasync whatever its size,
+ * so under load the delay, not the disk, sets the group size (docs/daemon.md, "Commit delay").
  *
  * An item someone waits for (an acknowledging client, an inbox file) is settled only after an
  * fdatasync that covers it: when a group holds such an item, the append is followed by a sync at
@@ -54,18 +59,41 @@ export interface DurableAppender {
 export function createDurableAppender(o: DurableAppenderOptions): DurableAppender {
   let pending: PendingItem[] = [];
   let pendingBytes = 0;
+  const now = o.now ?? Date.now;
   let scheduled = false; // an append is queued or running
+  let delayTimer: NodeJS.Timeout | null = null; // the queued append waits for commitDelayMs
+  let lastStartAt = -Infinity;
 
   const fsyncTimer = setInterval(() => {
     void o.serial(() => o.spool.sync()).catch((err: unknown) => o.log.error({ err }, 'spool fsync failed'));
   }, o.fsyncMs);
   fsyncTimer.unref();
 
+  /** Half the memory limit waiting is a group worth writing now; waiting longer only risks pausing ingest. */
+  const groupFull = (): boolean => pending.length * 2 >= o.memoryItems || pendingBytes * 2 >= o.memoryBytes;
+
+  function schedule(): void {
+    scheduled = true;
+    const wait = lastStartAt + o.commitDelayMs - now();
+    if (wait <= 0 || groupFull()) setImmediate(appendPending);
+    else delayTimer = setTimeout(appendPending, wait);
+  }
+
+  /** The queued append starts now instead of at the end of its delay. */
+  function hurry(): void {
+    if (delayTimer === null) return;
+    clearTimeout(delayTimer);
+    delayTimer = null;
+    setImmediate(appendPending);
+  }
+
   function appendPending(): void {
+    delayTimer = null;
     if (pending.length === 0) {
       scheduled = false;
       return;
     }
+    lastStartAt = now();
     const batch = pending;
     pending = [];
     pendingBytes = 0;
@@ -109,17 +137,18 @@ export function createDurableAppender(o: DurableAppenderOptions): DurableAppende
         o.log.error({ err }, 'durable append failed');
         settle('unsafe');
       })
-      .finally(appendPending); // the next group, if any arrived meanwhile
+      .finally(() => {
+        scheduled = false;
+        if (pending.length > 0) schedule(); // the next group, if any arrived meanwhile
+      });
   }
 
   return {
     offer(item) {
       pending.push(item);
       pendingBytes += item.bytes.length;
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(appendPending);
-      }
+      if (!scheduled) schedule();
+      else if (groupFull()) hurry();
     },
     congested: () => pending.length >= o.memoryItems || pendingBytes >= o.memoryBytes,
     waiting: () => pending.length,
@@ -129,11 +158,14 @@ export function createDurableAppender(o: DurableAppenderOptions): DurableAppende
         if (!scheduled) {
           scheduled = true;
           appendPending();
-        }
+        } else hurry();
         await o.serial(async () => undefined);
         await new Promise((r) => setImmediate(r));
       }
     },
-    stop: () => clearInterval(fsyncTimer),
+    stop() {
+      clearInterval(fsyncTimer);
+      hurry(); // whatever waits is appended at once; drain() follows
+    },
   };
 }

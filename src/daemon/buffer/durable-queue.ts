@@ -24,6 +24,8 @@ export function createDurableQueue(o: BufferedQueueOptions): Queue {
     memoryItems: o.memoryItems,
     memoryBytes: o.memoryBytes,
     fsyncMs: o.fsyncMs,
+    commitDelayMs: o.commitDelayMs,
+    now,
     serial: (task) => chain.run(task),
     onWrite: (result, items) => {
       if (result.kind === 'written') {

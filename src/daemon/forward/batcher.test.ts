@@ -14,7 +14,7 @@ async function queue(mode: 'memory' | 'durable', memoryItems = 1_000) {
   const dir = await mkdtemp(join(tmpdir(), 'bitville-batcher-'));
   const spool = createSpool({ dir: join(dir, 'buffer'), quarantineDir: join(dir, 'q'), maxBytes: 1 << 30, minFreeBytes: 0, whenFull: 'drop_oldest', isBusy: () => false, onDrop: () => undefined });
   await spool.recover();
-  return createBufferedQueue({ mode, memoryItems, memoryBytes: 32 << 20, fsyncMs: 200, spoolMaxBytes: 1 << 30, spool, busySegments: new Set(), metrics: createDaemonMetrics(), log: pino({ level: 'silent' }) });
+  return createBufferedQueue({ mode, memoryItems, memoryBytes: 32 << 20, fsyncMs: 200, commitDelayMs: 5, spoolMaxBytes: 1 << 30, spool, busySegments: new Set(), metrics: createDaemonMetrics(), log: pino({ level: 'silent' }) });
 }
 
 const item = (i: number) => Buffer.from(JSON.stringify({ correlation_id: `b-${i}`, project: 'p' }));

@@ -48,6 +48,8 @@ export const daemonConfigSchema = z.strictObject({
       memoryBytes: z.number().int().min(1024).default(32 * 1024 * 1024),
       /** Durable mode: fsync the open segment at most this often. 200 ms. */
       fsyncMs: z.number().int().min(1).default(200),
+      /** Durable mode: an append starts at most this often, so items gather into bigger writes. 5 ms; 0 = at once. */
+      commitDelayMs: z.number().int().min(0).max(50).default(5),
     })
     .prefault({}),
   spool: z
