@@ -75,10 +75,11 @@ test('a new worker warms up on synthetic profiles before it accepts, and counts,
   assert.equal(await cold.exited, 0);
 });
 
-test('the worker runs with the small young generation (docs/benchmarks.md, "V8 flags")', async () => {
+test('the worker runs with the small young generation and the 24 MB first old generation (docs/benchmarks.md, "V8 flags")', async () => {
   const daemon = await spawnDaemon(tempDir());
   const args = readFileSync(`/proc/${await daemon.workerPid()}/cmdline`, 'utf8').split('\0');
   assert.ok(args.includes('--max-semi-space-size=2'), args.join(' '));
+  assert.ok(args.includes('--initial-old-space-size=24'), args.join(' '));
   daemon.kill('SIGTERM');
   assert.equal(await daemon.exited, 0);
 });
