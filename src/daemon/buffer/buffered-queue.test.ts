@@ -130,3 +130,31 @@ test('stop writes memory and unacknowledged memory batches to disk, in arrival o
     .map((l) => (JSON.parse(l) as { correlation_id: string }).correlation_id);
   assert.deepEqual(ids, ['i0', 'i1', 'i2', 'i3', 'i4', 'i5', 'i6', 'i7']);
 });
+
+test('while an ack deletes its segments, what waits never looks smaller than it is (a second lane must not spin)', async () => {
+  const { queue, dir } = await makeQueue('memory', 4);
+  for (let i = 0; i < 9; i++) {
+    queue.offer(item(i), 'unix');
+    if (i % 4 === 3) await settle(queue);
+  }
+  await settle(queue); // i0..i3 and i4..i7 on disk, i8 in memory
+  assert.equal(segments(dir).length, 2);
+  const batch = (await queue.take(100, 1 << 20)) as Batch;
+  assert.equal(batch.items.length, 8, 'both segments in one batch');
+  const waiting = (): number => {
+    const s = queue.stats();
+    return s.memoryItems + s.spoolItems - s.inFlightItems;
+  };
+  assert.equal(waiting(), 1);
+  let done = false;
+  let least = waiting();
+  const acked = queue.ack(batch).then(() => (done = true));
+  while (!done) {
+    least = Math.min(least, waiting());
+    await new Promise((r) => setImmediate(r)); // between the unlinks' I/O callbacks
+  }
+  await acked;
+  assert.equal(least, 1, 'i8 was counted as waiting throughout the deletes');
+  assert.deepEqual(segments(dir), []);
+  assert.deepEqual(names(await queue.take(100, 1 << 20)), ['i8']);
+});

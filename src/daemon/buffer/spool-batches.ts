@@ -27,7 +27,8 @@ export interface SpoolBatches {
  * section 3); while a batch is out its segments are `busy`, so the quota does not delete them.
  */
 export function createSpoolBatches(spool: Spool, busy: Set<string>, chain: SerialChain): SpoolBatches {
-  const out = new Map<number, { names: string[]; items: number; bytes: number }>();
+  // each segment with the index sizes it had once read (a read may salvage and shrink it)
+  const out = new Map<number, { name: string; items: number; bytes: number }[]>();
   let items = 0;
   let bytes = 0;
 
@@ -55,9 +56,15 @@ export function createSpoolBatches(spool: Spool, busy: Set<string>, chain: Seria
         for (const name of chosen) busy.delete(name);
         throw err;
       }
-      out.set(id, { names: chosen, items: n, bytes: b });
-      items += n;
-      bytes += b;
+      const held = chosen.map((name) => {
+        const info = spool.segments().find((s) => s.name === name);
+        return { name, items: info?.items ?? 0, bytes: info?.bytes ?? 0 };
+      });
+      out.set(id, held);
+      for (const seg of held) {
+        items += seg.items;
+        bytes += seg.bytes;
+      }
       let sum = 0;
       for (const item of all) sum += item.length;
       return { id, items: all, bytes: sum, oldestAt: segmentTime(chosen[0] as string) };
@@ -68,14 +75,27 @@ export function createSpoolBatches(spool: Spool, busy: Set<string>, chain: Seria
       if (!held) return false;
       out.delete(id);
       await chain.run(async () => {
+        let i = 0;
         try {
-          for (const name of held.names) {
-            await spool.remove(name);
-            busy.delete(name);
+          for (; i < held.length; i++) {
+            const seg = held[i] as (typeof held)[number];
+            // remove() takes the segment out of the spool's totals before its first await, and we
+            // take it out of in-flight in the same step: "held minus in flight" (what the
+            // forwarder waits for) must never dip below what is really waiting, not even while
+            // the unlink runs, or a second lane would see items that are not there.
+            const removal = spool.remove(seg.name);
+            items -= seg.items;
+            bytes -= seg.bytes;
+            busy.delete(seg.name);
+            await removal;
           }
         } finally {
-          items -= held.items; // they have left the spool's totals now
-          bytes -= held.bytes;
+          // segments not removed after a failed delete: no longer in flight, so they are sent again
+          for (const seg of held.slice(i + 1)) {
+            items -= seg.items;
+            bytes -= seg.bytes;
+            busy.delete(seg.name);
+          }
         }
       });
       return true;
@@ -85,9 +105,11 @@ export function createSpoolBatches(spool: Spool, busy: Set<string>, chain: Seria
       const held = out.get(id);
       if (!held) return false;
       out.delete(id);
-      for (const name of held.names) busy.delete(name);
-      items -= held.items;
-      bytes -= held.bytes;
+      for (const seg of held) {
+        busy.delete(seg.name);
+        items -= seg.items;
+        bytes -= seg.bytes;
+      }
       return true;
     },
 

@@ -10,6 +10,8 @@ export interface BatchPolicy {
   lingerMs: number;
 }
 
+const COUNTS_LAG_MS = 10;
+
 /** What is waiting to be taken (everything held, minus the segments already in flight). */
 export function waitingItems(q: Queue): { items: number; bytes: number; oldestAgeMs: number } {
   const s = q.stats();
@@ -29,6 +31,10 @@ export async function whenBatchReady(q: Queue, p: BatchPolicy, sleeper: Sleeper,
     const w = waitingItems(q);
     if (w.items <= 0) {
       await sleeper.until(q.whenReadable());
+      // Readable, yet nothing counted as waiting: a count that lags behind (it must not, see
+      // spool-batches.ts ack). Never loop on a promise that is already resolved: that starves the
+      // event loop, and with it the I/O that would bring the counts back.
+      if (running() && waitingItems(q).items <= 0) await sleeper.sleep(COUNTS_LAG_MS);
       continue;
     }
     const now = q.takeNowAt();
