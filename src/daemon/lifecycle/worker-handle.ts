@@ -27,6 +27,8 @@ export interface WorkerHandle {
   readonly exited: Promise<WorkerExit>;
   /** Last heartbeat: RSS and messages handled. */
   lastHeartbeat(): { rssBytes: number; requestCount: number } | null;
+  /** When it last said anything of its own accord (ready, active, a heartbeat; Date.now()), null before that. */
+  lastHeardAt(): number | null;
   activate(): void;
   /** A standby starts accepting (resolves `ready` once it does). No-op for a worker that listens. */
   listen(): void;
@@ -67,6 +69,7 @@ export function forkWorker(o: ForkWorkerOptions): WorkerHandle {
   let stopRequested = false;
   let standby = !o.listen;
   let heartbeat: { rssBytes: number; requestCount: number } | null = null;
+  let heardAt: number | null = null;
   let nextId = 1;
   const waiting = new Map<number, (msg: FromWorker | null) => void>();
   let onReady: () => void = () => undefined;
@@ -131,6 +134,7 @@ export function forkWorker(o: ForkWorkerOptions): WorkerHandle {
     active,
     exited,
     lastHeartbeat: () => heartbeat,
+    lastHeardAt: () => heardAt,
     activate() {
       send({ type: 'activate' });
     },
@@ -161,6 +165,7 @@ export function forkWorker(o: ForkWorkerOptions): WorkerHandle {
   child.on('message', (raw: unknown) => {
     const msg = parseFromWorker(raw);
     if (!msg) return;
+    if (msg.type === 'ready' || msg.type === 'active') heardAt = Date.now(); // heartbeats follow within 250 ms
     switch (msg.type) {
       case 'ready':
         if (state === 'starting') state = 'staging';
@@ -172,6 +177,7 @@ export function forkWorker(o: ForkWorkerOptions): WorkerHandle {
         return;
       case 'heartbeat':
         heartbeat = { rssBytes: msg.rssBytes, requestCount: msg.requestCount };
+        heardAt = Date.now();
         o.onHeartbeat(handle);
         return;
       case 'health':

@@ -46,6 +46,8 @@ export interface WorkerPool {
 /** Workers younger than this are not replaced for their RSS (a fresh Node process may already exceed a tiny limit). */
 const MIN_LIFETIME_FOR_RSS_MS = 2_000;
 const MAX_LIFETIME_FOR_RSS_MS = 5 * 60_000;
+/** How often the watchdog looks at the workers' last heartbeats (they come every 250 ms). */
+const WATCHDOG_TICK_MS = 500;
 
 /**
  * The supervisor's workers (DESIGN section 5): one worker normally, overlapping replacements when
@@ -67,6 +69,10 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
   let rollAgain: RollReason | null = null;
   let restartTimer: NodeJS.Timeout | null = null;
   let shuttingDown = false;
+  const unresponsive = new WeakSet<WorkerHandle>(); // killed by the watchdog
+  let lastDeath: 'crash' | 'unresponsive' = 'crash';
+  const watchdog = setInterval(killUnresponsive, WATCHDOG_TICK_MS);
+  watchdog.unref();
   /**
    * A worker started early but not accepting, so that a max_requests replacement is instant: the
    * old worker stops accepting at exactly its limit and the standby takes the queue at once.
@@ -128,7 +134,8 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
     else {
       crashes++;
       crashStreak = nextCrashStreak(crashStreak, lifetimeMs);
-      log.error({ worker_pid: w.pid, generation: w.generation, code: exit.code, signal: exit.signal, lifetime_ms: lifetimeMs }, 'worker died');
+      lastDeath = unresponsive.has(w) ? 'unresponsive' : 'crash';
+      log.error({ worker_pid: w.pid, generation: w.generation, code: exit.code, signal: exit.signal, lifetime_ms: lifetimeMs, cause: lastDeath }, 'worker died');
     }
     activateIfAlone();
     if (workers.length === 0 && !shuttingDown) scheduleRestart();
@@ -141,9 +148,28 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
     restartTimer = setTimeout(() => {
       restartTimer = null;
       if (shuttingDown || workers.length > 0) return;
-      countRestart('crash');
+      countRestart(lastDeath);
       spawn(true);
     }, delayMs);
+  }
+
+  /**
+   * A worker whose event loop is stuck (a livelock, a blocking bug) still holds its accepted
+   * connections and its memory buffer, answers nothing and never exits: only a kill gets the
+   * daemon going again. Silent for lifecycle.unresponsiveMs since its last heartbeat (or its ready): SIGKILL,
+   * then the crash path restarts one (with backoff). Graceful stops have their own deadline.
+   */
+  function killUnresponsive(): void {
+    const limitMs = o.config().lifecycle.unresponsiveMs;
+    if (limitMs === 0 || shuttingDown) return;
+    const now = Date.now();
+    for (const w of workers) {
+      const at = w.lastHeardAt();
+      if (at === null || now - at <= limitMs || w.state() === 'stopping' || unresponsive.has(w)) continue;
+      unresponsive.add(w);
+      log.error({ worker_pid: w.pid, generation: w.generation, silent_ms: now - at, unresponsive_ms: limitMs }, 'worker unresponsive: no heartbeat; killing it, a new one follows');
+      w.kill();
+    }
   }
 
   function checkLimits(w: WorkerHandle): void {
@@ -224,12 +250,14 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
     roll,
     async stopAll(drainPath) {
       shuttingDown = true;
+      clearInterval(watchdog);
       if (restartTimer) clearTimeout(restartTimer);
       restartTimer = null;
       await Promise.all(workers.map((w) => stopWorker(w, drainPath)));
     },
     killAll() {
       shuttingDown = true;
+      clearInterval(watchdog);
       if (restartTimer) clearTimeout(restartTimer);
       for (const w of workers) w.kill();
     },

@@ -101,6 +101,8 @@ export const daemonConfigSchema = z.strictObject({
       maxMemoryMb: z.number().int().min(16).default(256),
       /** Replace the worker after this many messages; 0 = never. */
       maxRequests: z.number().int().min(0).default(0),
+      /** Kill and restart a worker whose heartbeats (every 250 ms) stopped this long ago. 30 s; 0 = never. */
+      unresponsiveMs: z.number().int().min(0).default(30_000),
     })
     .prefault({}),
   shutdown: z
