@@ -9,6 +9,9 @@
  * Times are Date.now() ms, comparable with the parent's clock on the same machine.
  */
 import { createServer, type Server } from 'node:http';
+import { exitWithParent } from './child.js';
+
+exitWithParent();
 
 export type AckSinkParentMessage = { type: 'down' } | { type: 'up' } | { type: 'report' };
 export type AckSinkMessage =

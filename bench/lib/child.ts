@@ -4,11 +4,37 @@ import { fork, type ChildProcess } from 'node:child_process';
 
 /** fork() a compiled module next to this one, with an IPC channel and the given env. */
 export function forkModule(file: string, env: Record<string, string>, execArgv: string[] = []): ChildProcess {
-  return fork(new URL(file, import.meta.url), [], {
-    env: { ...process.env, ...env },
-    execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  return track(
+    fork(new URL(file, import.meta.url), [], {
+      env: { ...process.env, ...env },
+      execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+}
+
+const started = new Set<ChildProcess>();
+let cleanupInstalled = false;
+
+/**
+ * A benchmark that dies (an uncaught timeout, a crash) must not leave its daemons and load
+ * generators running: every child it tracks is SIGKILLed when it exits. Forked helpers also
+ * exit when their parent's IPC channel closes (exitWithParent).
+ */
+export function track(child: ChildProcess): ChildProcess {
+  if (!cleanupInstalled) {
+    cleanupInstalled = true;
+    process.once('exit', () => started.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL')));
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : 15))); // so 'exit' runs
+  }
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  return child;
+}
+
+/** In a forked helper: no parent, no reason to live. */
+export function exitWithParent(): void {
+  process.on('disconnect', () => process.exit(0));
 }
 
 /** The next IPC message matching `accept`; rejects if the child exits or the timeout passes. */

@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { sumSeries } from '../../test/helpers/prometheus-text.js';
-import { sleep, stopChild } from './child.js';
+import { sleep, stopChild, track } from './child.js';
 import { getJson, getText } from './get-json.js';
 
 const DAEMON_MAIN = new URL('../../src/cli/main.js', import.meta.url);
@@ -45,7 +45,7 @@ export async function startBenchDaemon(dir: string, config: Record<string, unkno
   writeFileSync(file, stringify({ socket, dataDir, health: '127.0.0.1:0', log: { level: 'warn' }, ...config }));
   const logFd = openSync(join(dir, 'daemon.log'), 'a');
   const t0 = Date.now();
-  const child = spawn(process.execPath, [...nodeArgs, DAEMON_MAIN.pathname, 'daemon', '--config', file], { stdio: ['ignore', logFd, logFd] });
+  const child = track(spawn(process.execPath, [...nodeArgs, DAEMON_MAIN.pathname, 'daemon', '--config', file], { stdio: ['ignore', logFd, logFd] }));
   closeSync(logFd);
   const infoPath = join(dataDir, 'state', 'daemon.json');
   let info: { pid: number; health: string } | null = null;

@@ -8,6 +8,9 @@
  */
 import { createServer } from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import { exitWithParent } from './child.js';
+
+exitWithParent();
 
 export type HttpSinkParentMessage = { type: 'expect'; count: number };
 export type HttpSinkMessage = { type: 'listening'; port: number } | { type: 'reached'; messages: number; requests: number; at: number };

@@ -7,6 +7,9 @@
 import { createConnection } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { buildProfileTemplate, correlationId, messageFor } from './payload.js';
+import { exitWithParent } from './child.js';
+
+exitWithParent();
 
 export interface SenderConfig {
   socket: string;

@@ -7,7 +7,7 @@ import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_proces
 import { existsSync, openSync, closeSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { forkModule, nextMessage, sleep, stopChild } from './child.js';
+import { forkModule, nextMessage, sleep, stopChild, track } from './child.js';
 import type { SinkMessage } from './sink.js';
 import type { HttpSinkMessage } from './http-sink.js';
 import { getJson } from './get-json.js';
@@ -77,10 +77,12 @@ async function startDaemon(dir: string, mode: 'memory' | 'durable', nodeArgs: st
   const dataDir = join(dir, 'data');
   const socket = join(dir, 'd.sock');
   const log = openSync(join(dir, 'daemon.log'), 'a');
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs, DAEMON_MAIN.pathname, 'daemon', '--data-dir', dataDir, '--socket', socket, '--health', '127.0.0.1:0', '--buffer-mode', mode],
-    { stdio: ['ignore', log, log], env: { ...process.env, ...env } },
+  const child = track(
+    spawn(
+      process.execPath,
+      [...nodeArgs, DAEMON_MAIN.pathname, 'daemon', '--data-dir', dataDir, '--socket', socket, '--health', '127.0.0.1:0', '--buffer-mode', mode],
+      { stdio: ['ignore', log, log], env: { ...process.env, ...env } },
+    ),
   );
   closeSync(log);
   const infoPath = join(dataDir, 'state', 'daemon.json');
@@ -185,10 +187,8 @@ log { source(s_php); destination(d_http); flags(flow-control); };
 `,
   );
   const log = openSync(join(dir, 'syslog-ng.log'), 'a');
-  const child: ChildProcess = spawn(
-    'syslog-ng',
-    ['-F', '--no-caps', '-f', conf, '-R', join(dir, 'sng.persist'), '-p', join(dir, 'sng.pid'), '-c', control],
-    { stdio: ['ignore', log, log] },
+  const child: ChildProcess = track(
+    spawn('syslog-ng', ['-F', '--no-caps', '-f', conf, '-R', join(dir, 'sng.persist'), '-p', join(dir, 'sng.pid'), '-c', control], { stdio: ['ignore', log, log] }),
   );
   closeSync(log);
   const deadline = Date.now() + 15_000;

@@ -7,6 +7,9 @@
  */
 import { unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { exitWithParent } from './child.js';
+
+exitWithParent();
 
 export type SinkParentMessage = { type: 'expect'; count: number };
 export type SinkMessage = { type: 'listening' } | { type: 'reached'; messages: number; bytes: number; cpuUs: number };
