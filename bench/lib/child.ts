@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
 
 /** Helpers for child processes started by a benchmark. */
 
@@ -24,8 +25,10 @@ let cleanupInstalled = false;
 export function track(child: ChildProcess): ChildProcess {
   if (!cleanupInstalled) {
     cleanupInstalled = true;
-    process.once('exit', () => started.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL')));
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : 15))); // so 'exit' runs
+    process.once('exit', () => {
+      for (const c of started) c.kill('SIGKILL'); // only children still running are in the set
+    });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(128 + constants.signals[signal])); // so 'exit' runs
   }
   started.add(child);
   child.once('exit', () => started.delete(child));

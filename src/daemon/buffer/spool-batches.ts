@@ -79,8 +79,8 @@ export function createSpoolBatches(spool: Spool, busy: Set<string>, chain: Seria
         try {
           for (; i < held.length; i++) {
             const seg = held[i] as (typeof held)[number];
-            // remove() takes the segment out of the spool's totals before its first await, and we
-            // take it out of in-flight in the same step: "held minus in flight" (what the
+            // remove() takes the segment out of the spool's totals at once (see Spool.remove), and
+            // we take it out of in-flight in the same step: "held minus in flight" (what the
             // forwarder waits for) must never dip below what is really waiting, not even while
             // the unlink runs, or a second lane would see items that are not there.
             const removal = spool.remove(seg.name);

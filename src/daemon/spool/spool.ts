@@ -51,6 +51,11 @@ export interface Spool {
   /** Sealed segments, oldest first. */
   segments(): readonly SegmentInfo[];
   read(name: string): Promise<Buffer[]>;
+  /**
+   * Deletes a segment. It leaves segments() and the totals synchronously, when remove() is
+   * called, not when the unlink completes: spool-batches.ts relies on that to keep its in-flight
+   * count in step with them.
+   */
   remove(name: string): Promise<void>;
   totalBytes(): number;
   totalItems(): number;
