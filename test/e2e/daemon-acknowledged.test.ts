@@ -133,6 +133,35 @@ test('durable mode: every acknowledged profile survives a SIGKILL of supervisor 
   assert.deepEqual(ackedAtKill.filter((id) => !spooled.has(id)), [], 'no acknowledged profile is lost');
 });
 
+/** The value of one unlabelled counter in the daemon's /metrics text; NaN when it is missing. */
+async function counter(daemon: Awaited<ReturnType<typeof spawnDaemon>>, name: string): Promise<number> {
+  const line = (await daemon.metricsText()).split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
+}
+
+test('durable mode: write-and-close messages ride the fsyncMs timer; an acknowledged send is answered only after an fdatasync', async () => {
+  const dir = tempDir();
+  const config = { buffer: { mode: 'durable', fsyncMs: 600_000 } }; // the timer never fires during the test
+  const daemon = await spawnDaemon(dir, config);
+  const written = ids(30, 'wc');
+  for (const id of written) await sendOnce(daemon.socketPath, lineFor(id));
+  await waitFor(async () => (await daemon.accepted()) === written.length, { what: 'the write-and-close messages accepted' });
+  assert.ok((await counter(daemon, 'bitville_daemon_spool_segments_written_total')) >= 1, 'appended to the open segment');
+  assert.equal(await counter(daemon, 'bitville_daemon_spool_fsyncs_total'), 0, 'no fdatasync for senders that do not wait for one');
+
+  const r = await sendAcked(daemon.socketPath, [lineFor('acked-1')], 2_000);
+  assert.deepEqual(r, { kind: 'acked', counts: { accepted: 1, rejected: 0, dropped: 0 } });
+  assert.equal(await counter(daemon, 'bitville_daemon_spool_fsyncs_total'), 1, 'one fdatasync, before the answer, covering all 31');
+
+  // Appended is past the process: a SIGKILL loses none of them (a power cut could lose the 30 before the sync).
+  daemon.kill('SIGKILL');
+  await daemon.exited;
+  const again = await spawnDaemon(dir, config);
+  again.kill('SIGTERM');
+  assert.equal(await again.exited, 0);
+  assert.deepEqual(spoolIds(daemon.dataDir).sort(), [...written, 'acked-1'].sort());
+});
+
 test('a client that connects in the first millisecond after the socket file appears is accepted, not refused', async () => {
   const dir = tempDir();
   const launched = launchDaemon(dir);

@@ -6,4 +6,6 @@ export interface BufferMetrics {
   accepted(source: IngestSource, n?: number): void;
   dropped(reason: DropReason, n: number): void;
   segmentWritten(): void;
+  /** One fdatasync of the open durable segment (seals not counted). */
+  segmentSynced(): void;
 }

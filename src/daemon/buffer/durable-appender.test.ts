@@ -7,17 +7,39 @@ import { pino } from 'pino';
 import { createDaemonMetrics } from '../telemetry/daemon-metrics.js';
 import { createSpool, type Spool } from '../spool/spool.js';
 import { createDurableAppender, type DurableAppender } from './durable-appender.js';
-import type { SettleOutcome } from './queue.js';
+import type { IngestSource, SettleOutcome } from './queue.js';
 import { createSerialChain } from './serial-chain.js';
 
 const LONG = 10_000; // a commit delay no test waits for: whatever settles sooner was hurried
 
-/** The real appender over a real spool in a temp dir; `appends` records each group's size. */
-function makeAppender(commitDelayMs: number, memoryItems = 100): { appender: DurableAppender; appends: number[]; dir: string } {
+interface Made {
+  appender: DurableAppender;
+  /** Each group's size. */
+  appends: number[];
+  /** fdatasyncs that ran. */
+  syncs: { done: number; failNext: number };
+  dir: string;
+}
+
+/** The real appender over a real spool in a temp dir, counting its appends and fdatasyncs; `syncs.failNext` makes fdatasyncs fail. */
+function makeAppender(commitDelayMs: number, memoryItems = 100): Made {
   const dir = mkdtempSync(join(tmpdir(), 'bitville-appender-'));
   const real = createSpool({ dir, quarantineDir: join(dir, 'q'), maxBytes: 1 << 30, minFreeBytes: 0, whenFull: 'drop_oldest', isBusy: () => false, onDrop: () => undefined });
   const appends: number[] = [];
-  const spool: Spool = { ...real, append: (items, at, seq) => (appends.push(items.length), real.append(items, at, seq)) };
+  const syncs = { done: 0, failNext: 0 };
+  const spool: Spool = {
+    ...real,
+    append: (items, at, seq) => (appends.push(items.length), real.append(items, at, seq)),
+    async sync() {
+      if (syncs.failNext > 0) {
+        syncs.failNext--;
+        throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      }
+      const synced = await real.sync();
+      if (synced) syncs.done++;
+      return synced;
+    },
+  };
   const chain = createSerialChain();
   const appender = createDurableAppender({
     spool,
@@ -31,12 +53,14 @@ function makeAppender(commitDelayMs: number, memoryItems = 100): { appender: Dur
     metrics: createDaemonMetrics(),
     log: pino({ level: 'silent' }),
   });
-  return { appender, appends, dir };
+  return { appender, appends, syncs, dir };
 }
 
-function offer(appender: DurableAppender, n: number): Promise<SettleOutcome> {
-  return new Promise((resolve) => appender.offer({ bytes: Buffer.from(`{"correlation_id":"i${n}"}`), at: Date.now(), seq: n, source: 'unix', onSettled: resolve }));
+function offer(appender: DurableAppender, n: number, source: IngestSource = 'unix'): Promise<SettleOutcome> {
+  return new Promise((resolve) => appender.offer({ bytes: Buffer.from(`{"correlation_id":"i${n}"}`), at: Date.now(), seq: n, source, onSettled: resolve }));
 }
+
+const durable = (appender: DurableAppender): Promise<boolean> => new Promise((resolve) => appender.whenDurable(resolve));
 
 const within = <T>(ms: number, p: Promise<T>): Promise<T | 'timed out'> => Promise.race([p, new Promise<'timed out'>((r) => setTimeout(() => r('timed out'), ms).unref())]);
 
@@ -99,6 +123,49 @@ test('commitDelayMs 0 appends at once, as before the delay existed', async () =>
     await offer(appender, 0);
     await offer(appender, 1);
     assert.deepEqual(appends, [1, 1]);
+  } finally {
+    appender.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a socket item settles once appended, with no fdatasync of its own; an inbox item only after one covers it', async () => {
+  const { appender, syncs, dir } = makeAppender(0);
+  try {
+    assert.equal(await offer(appender, 0), 'accepted');
+    assert.equal(syncs.done, 0, 'a write-and-close sender waits for no fdatasync (the fsyncMs timer covers it)');
+    assert.equal(await offer(appender, 1, 'inbox'), 'accepted');
+    assert.equal(syncs.done, 1, 'the inbox deletes its file on accepted: the item must be durable first');
+    assert.equal(linesOnDisk(dir).length, 2);
+  } finally {
+    appender.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('whenDurable answers after one fdatasync that covers every item settled so far; callers that ask before it starts share it', async () => {
+  const { appender, syncs, dir } = makeAppender(0);
+  try {
+    await Promise.all([0, 1, 2].map((n) => offer(appender, n)));
+    assert.equal(syncs.done, 0);
+    assert.deepEqual(await Promise.all([durable(appender), durable(appender)]), [true, true]);
+    assert.equal(syncs.done, 1, 'one fdatasync for both callers');
+    assert.equal(await durable(appender), true, 'nothing new: answered without another fdatasync');
+    assert.equal(syncs.done, 1);
+  } finally {
+    appender.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a failed fdatasync answers false, and the next caller gets a real one, not a stale "clean"', async () => {
+  const { appender, syncs, dir } = makeAppender(0);
+  try {
+    await offer(appender, 0);
+    syncs.failNext = 1;
+    assert.equal(await durable(appender), false);
+    assert.equal(await durable(appender), true);
+    assert.equal(syncs.done, 1, 'the bytes the failed fdatasync left unconfirmed were synced by the next');
   } finally {
     appender.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -37,6 +37,11 @@ export interface DurableAppender {
   /** Items (and their bytes) offered and not yet appended. */
   waiting(): number;
   waitingBytes(): number;
+  /**
+   * Runs `cb` after an fdatasync that covers every item settled so far (queued behind the appends
+   * in the serial chain; callers that ask before it starts share it). false: the fdatasync failed.
+   */
+  whenDurable(cb: (ok: boolean) => void): void;
   /** Resolves once everything offered so far is appended (or dropped by policy). */
   drain(): Promise<void>;
   stop(): void;
@@ -44,17 +49,18 @@ export interface DurableAppender {
 
 /**
  * durable mode (DESIGN section 3): every item is appended to the open segment before it counts
- * as accepted; the open segment is fdatasynced every fsyncMs. Group commit: only one append runs
- * at a time, items that arrive meanwhile form the next, larger write, and the next append starts
- * no sooner than commitDelayMs after the previous one started (or at once when half the memory
- * limit is waiting). Each append costs a handful of fs calls and an fdatasync whatever its size,
- * so under load the delay, not the disk, sets the group size (docs/daemon.md, "Commit delay").
+ * as accepted, so a SIGKILL loses none of them; the open segment is fdatasynced every fsyncMs,
+ * so a power cut loses at most that window. Group commit: only one append runs at a time, items
+ * that arrive meanwhile form the next, larger write, and the next append starts no sooner than
+ * commitDelayMs after the previous one started (or at once when half the memory limit is
+ * waiting). Each append costs a handful of fs calls whatever its size, so under load the delay,
+ * not the disk, sets the group size (docs/daemon.md, "Commit delay").
  *
- * An item someone waits for (an acknowledging client, an inbox file) is settled only after an
- * fdatasync that covers it: when a group holds such an item, the append is followed by a sync at
- * once instead of at the next tick, so the acknowledgement fits a PHP client's 50 ms budget. The
- * sync runs in the same serial step, so the items arriving during it form the next group and
- * share its sync: under load one fsync covers many clients (docs/daemon.md, "Acknowledged sends").
+ * Whoever must know an item survives a power cut asks for it: an acknowledging client through
+ * whenDurable() once its messages are appended, an inbox file (deleted once its item settles) by
+ * settling only after an fdatasync in the same serial step. One fsync then covers every group
+ * appended before it, and senders that write and close pay for none (docs/daemon.md,
+ * "Acknowledged sends").
  */
 export function createDurableAppender(o: DurableAppenderOptions): DurableAppender {
   let pending: PendingItem[] = [];
@@ -64,8 +70,14 @@ export function createDurableAppender(o: DurableAppenderOptions): DurableAppende
   let delayTimer: NodeJS.Timeout | null = null; // the queued append waits for commitDelayMs
   let lastStartAt = -Infinity;
 
+  let queuedSync: Array<(ok: boolean) => void> | null = null; // whenDurable callers of the sync not started yet
+
+  async function sync(): Promise<void> {
+    if (await o.spool.sync()) o.metrics.segmentSynced();
+  }
+
   const fsyncTimer = setInterval(() => {
-    void o.serial(() => o.spool.sync()).catch((err: unknown) => o.log.error({ err }, 'spool fsync failed'));
+    void o.serial(sync).catch((err: unknown) => o.log.error({ err }, 'spool fsync failed'));
   }, o.fsyncMs);
   fsyncTimer.unref();
 
@@ -99,10 +111,10 @@ export function createDurableAppender(o: DurableAppenderOptions): DurableAppende
     pendingBytes = 0;
     const first = batch[0] as PendingItem;
     let settled = false;
-    const settle = (outcome: SettleOutcome): void => {
+    const settle = (outcome: SettleOutcome, inboxOutcome: SettleOutcome = outcome): void => {
       if (settled) return;
       settled = true;
-      for (const p of batch) p.onSettled?.(outcome);
+      for (const p of batch) p.onSettled?.(p.source === 'inbox' ? inboxOutcome : outcome);
     };
     void o
       .serial(async () => {
@@ -115,14 +127,13 @@ export function createDurableAppender(o: DurableAppenderOptions): DurableAppende
           return;
         }
         for (const p of batch) o.metrics.accepted(p.source);
-        const waiters = batch.some((p) => p.onSettled !== undefined);
-        let outcome: 'accepted' | 'unsafe' = 'accepted';
-        if (waiters) {
+        let inboxOutcome: 'accepted' | 'unsafe' = 'accepted';
+        if (batch.some((p) => p.source === 'inbox')) {
           try {
-            await o.spool.sync();
+            await sync();
           } catch (err) {
-            outcome = 'unsafe'; // written but not confirmed durable: the sender keeps its copy
-            o.log.error({ err }, 'spool fsync failed; acknowledgements withheld');
+            inboxOutcome = 'unsafe'; // written but not confirmed durable: the inbox keeps its file
+            o.log.error({ err }, 'spool fsync failed; inbox files kept');
           }
         }
         const open = o.spool.openSegment();
@@ -130,7 +141,7 @@ export function createDurableAppender(o: DurableAppenderOptions): DurableAppende
           await o.spool.sealOpen();
           o.metrics.segmentWritten();
         }
-        settle(outcome);
+        settle('accepted', inboxOutcome);
         o.onProgress();
       })
       .catch((err: unknown) => {
@@ -153,6 +164,25 @@ export function createDurableAppender(o: DurableAppenderOptions): DurableAppende
     congested: () => pending.length >= o.memoryItems || pendingBytes >= o.memoryBytes,
     waiting: () => pending.length,
     waitingBytes: () => pendingBytes,
+    whenDurable(cb) {
+      if (queuedSync) {
+        queuedSync.push(cb);
+        return;
+      }
+      const callers = [cb];
+      queuedSync = callers;
+      void o.serial(async () => {
+        queuedSync = null; // whoever asks from now on may have items appended after this sync starts
+        let ok = true;
+        try {
+          await sync();
+        } catch (err) {
+          ok = false;
+          o.log.error({ err }, 'spool fsync failed; acknowledgements withheld');
+        }
+        for (const c of callers) c(ok);
+      });
+    },
     async drain() {
       while (scheduled || pending.length > 0) {
         if (!scheduled) {

@@ -7,7 +7,7 @@ import { createSpoolBatches } from './spool-batches.js';
 
 /**
  * durable mode (DESIGN section 3): every item is appended to the open segment before it counts
- * as accepted, with group fsync (durable-appender.ts). The forwarder takes sealed segments only —
+ * as accepted, fdatasynced every fsyncMs or sooner for whoever asks (durable-appender.ts). The forwarder takes sealed segments only —
  * take() seals the open one when nothing else waits — so an acknowledgement is always "delete
  * whole files", and a SIGKILL loses nothing that was counted as accepted.
  */
@@ -68,6 +68,8 @@ export function createDurableQueue(o: BufferedQueueOptions): Queue {
       if (stopped) throw new Error('queue stopped'); // a programming error: ingest stops first
       appender.offer({ bytes: item, at: now(), seq: seq++, source, onSettled });
     },
+
+    whenDurable: (cb) => appender.whenDurable(cb),
 
     async take(maxItems, maxBytes) {
       await chain.idle();

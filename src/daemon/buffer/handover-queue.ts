@@ -61,6 +61,10 @@ export function createHandoverQueue(o: HandoverQueueOptions): HandoverQueue {
       held.push({ item, source, onSettled, at: now() });
       heldBytes += item.length;
     },
+    whenDurable(cb) {
+      if (real) real.whenDurable(cb);
+      else cb(true); // nothing is settled as accepted before activation: there is nothing to make safe
+    },
     async take(maxItems, maxBytes): Promise<Batch | null> {
       return real ? real.take(maxItems, maxBytes) : null;
     },

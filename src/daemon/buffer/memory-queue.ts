@@ -118,6 +118,8 @@ export function createMemoryQueue(o: BufferedQueueOptions): Queue {
       signals.readable();
     },
 
+    whenDurable: (cb) => cb(true), // memory mode promises the memory buffer, nothing more
+
     async take(maxItems, maxBytes) {
       await chain.idle();
       return (await segments.take(maxItems, maxBytes, nextBatchId++)) ?? takeFromMemory(maxItems, maxBytes);

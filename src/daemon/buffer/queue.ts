@@ -7,11 +7,12 @@ export type IngestSource = 'unix' | 'udp' | 'inbox';
 
 /**
  * What became of one offered item, told to whoever waits for it (an acknowledging client, the
- * inbox deleting its file). accepted: safe (memory mode: in the memory buffer; durable mode:
- * appended and fsynced). dropped: refused by the spool's policy, counted. deferred: refused by
- * the spool's policy, but its sender keeps it on disk and offers it again later, so nothing is
- * lost and nothing is counted (inbox files only). unsafe: the disk failed to confirm it (fsync
- * error); the sender should keep its copy and may send it again.
+ * inbox deleting its file). accepted: in the memory buffer (memory mode) or appended to the open
+ * segment (durable mode: it survives a SIGKILL; Queue.whenDurable() waits for the fdatasync, and
+ * an inbox item is fdatasynced before it settles). dropped: refused by the spool's policy,
+ * counted. deferred: refused by the spool's policy, but its sender keeps it on disk and offers it
+ * again later, so nothing is lost and nothing is counted (inbox files only). unsafe: the disk
+ * failed to take or confirm it; the sender should keep its copy and may send it again.
  */
 export type SettleOutcome = 'accepted' | 'dropped' | 'deferred' | 'unsafe';
 export type OnSettled = (outcome: SettleOutcome) => void;
@@ -59,10 +60,15 @@ export interface CancellableWait {
 export interface Queue {
   /**
    * Offers one validated item. In memory mode it counts as accepted at once; in durable mode once
-   * it is appended to the open segment. `onSettled` runs exactly once with its outcome; in
-   * durable mode `accepted` waits for the fsync that covers the item.
+   * it is appended to the open segment. `onSettled` runs exactly once with its outcome.
    */
   offer(item: Buffer, source: IngestSource, onSettled?: OnSettled): void;
+  /**
+   * Runs `cb` once every item settled as accepted so far is as safe as the mode makes it: memory
+   * mode at once (its promise is the memory buffer), durable mode after an fdatasync that covers
+   * it. false: that fdatasync failed. An acknowledging client's answer waits for this.
+   */
+  whenDurable(cb: (ok: boolean) => void): void;
   /** Oldest waiting items, spool first, then memory; null when nothing waits or all is in flight. */
   take(maxItems: number, maxBytes: number): Promise<Batch | null>;
   /** Delivered: delete the batch from memory or spool. */

@@ -11,6 +11,9 @@ export interface AckSpan extends AckCounts {
   outstanding: number;
   /** One of its messages could not be confirmed: the client must not be told it is safe. */
   unsafe: boolean;
+  /** Waiting for `confirm` (the fdatasync of durable mode) before its answer goes out. */
+  confirming: boolean;
+  confirmed: boolean;
 }
 
 export interface AckTracker {
@@ -25,23 +28,34 @@ export interface AckTracker {
 
 /**
  * Acknowledged sends for one connection (protocol in shared/protocol/control-lines.ts). Replies go
- * out in request order, each once every message before its request is decided. A span with an
- * unconfirmed message is never acknowledged: `onUnsafe` closes the connection, so the client falls
- * back to its inbox file at once instead of waiting for its budget to run out.
+ * out in request order, each once every message before its request is decided and, if any was
+ * accepted, `confirm` has made them durable (Queue.whenDurable). A span with an unconfirmed
+ * message is never acknowledged: `onUnsafe` closes the connection, so the client falls back to
+ * its inbox file at once instead of waiting for its budget to run out.
  */
-export function createAckTracker(write: (reply: Buffer) => void, onUnsafe: () => void): AckTracker {
+export function createAckTracker(write: (reply: Buffer) => void, onUnsafe: () => void, confirm: (cb: (ok: boolean) => void) => void): AckTracker {
   const spans: AckSpan[] = [openSpan()];
 
   function openSpan(): AckSpan {
-    return { token: null, outstanding: 0, accepted: 0, rejected: 0, dropped: 0, unsafe: false };
+    return { token: null, outstanding: 0, accepted: 0, rejected: 0, dropped: 0, unsafe: false, confirming: false, confirmed: false };
   }
 
   function flush(): void {
     for (;;) {
       const first = spans[0] as AckSpan;
-      if (first.token === null || first.outstanding > 0) return;
+      if (first.token === null || first.outstanding > 0 || first.confirming) return;
       if (first.unsafe) {
         onUnsafe();
+        return;
+      }
+      if (first.accepted > 0 && !first.confirmed) {
+        first.confirming = true;
+        confirm((ok) => {
+          first.confirming = false;
+          if (ok) first.confirmed = true;
+          else first.unsafe = true;
+          flush();
+        });
         return;
       }
       spans.shift();

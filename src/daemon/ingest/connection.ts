@@ -13,6 +13,8 @@ export interface ConnectionDeps {
   metrics: IngestMetrics;
   /** The daemon's own shutdown probe arrived (shared/protocol/control-lines.ts). */
   onSentinel: (nonce: string) => void;
+  /** Queue.whenDurable: an acknowledgement waits for it. */
+  whenDurable: (cb: (ok: boolean) => void) => void;
   now: () => number;
 }
 
@@ -43,6 +45,7 @@ export function handleConnection(socket: Socket, d: ConnectionDeps): Connection 
       finishIfDone();
     },
     () => socket.destroy(), // unconfirmed: no acknowledgement, the client keeps its copy
+    d.whenDurable,
   );
 
   const splitter = createLineSplitter({

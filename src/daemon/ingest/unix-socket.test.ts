@@ -24,6 +24,7 @@ function switchableQueue() {
       offered.push((JSON.parse(item.toString()) as { correlation_id: string }).correlation_id);
       onSettled?.('accepted');
     },
+    whenDurable: (cb) => cb(true),
     take: async (): Promise<Batch | null> => null,
     ack: async () => undefined,
     release: () => undefined,

@@ -76,6 +76,7 @@ export function createUnixSocketSource(o: UnixSocketOptions): UnixSocketSource {
       gate,
       metrics: o.metrics,
       onSentinel: (nonce) => sentinels.get(nonce)?.(),
+      whenDurable: (cb) => o.queue.whenDurable(cb),
       now,
     });
     connections.set(socket, conn);

@@ -63,7 +63,7 @@ export async function warmUpIngest(o: WarmUpOptions): Promise<WarmUpResult> {
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
-    handleConnection(socket, { maxMessageBytes: o.maxMessageBytes, intake, gate, metrics: COUNT_NOTHING, onSentinel: noop, now: Date.now });
+    handleConnection(socket, { maxMessageBytes: o.maxMessageBytes, intake, gate, metrics: COUNT_NOTHING, onSentinel: noop, whenDurable: (cb) => cb(true), now: Date.now });
   });
   const path = `\0bitville-apm-warm-up-${process.pid}-${startedAt}`; // abstract: no file to clean up
   const payload = warmUpProfile();

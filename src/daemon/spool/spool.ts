@@ -42,8 +42,8 @@ export interface Spool {
   write(items: readonly Buffer[], atMs: number, seq: number): Promise<WriteResult>;
   /** Durable mode: appends to the open segment (created on first use). Not fsynced: see sync(). */
   append(items: readonly Buffer[], atMs: number, seq: number): Promise<WriteResult>;
-  /** Durable mode: fdatasync the open segment if it changed. */
-  sync(): Promise<void>;
+  /** Durable mode: fdatasync the open segment if it changed since the last one; true if it did. */
+  sync(): Promise<boolean>;
   /** Durable mode: fsync, close and rename the open segment so it becomes an ordinary segment. */
   sealOpen(): Promise<void>;
   /** The open durable segment; `firstAt` is its first item's accept time (unix ms, from its name). */
@@ -276,9 +276,16 @@ export function createSpool(options: SpoolOptions): Spool {
     },
 
     async sync() {
-      if (!open_?.dirty) return;
-      open_.dirty = false;
-      await open_.fh.datasync();
+      const seg = open_;
+      if (!seg?.dirty) return false;
+      seg.dirty = false;
+      try {
+        await seg.fh.datasync();
+      } catch (err) {
+        seg.dirty = true; // the next sync must try again, not report these bytes as safe
+        throw err;
+      }
+      return true;
     },
 
     sealOpen,

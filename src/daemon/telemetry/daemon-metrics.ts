@@ -26,6 +26,11 @@ export function createDaemonMetrics(): DaemonMetrics {
   const receivedBytes = new Counter({ name: `${P}ingest_received_bytes_total`, help: 'Bytes read from clients', labelNames: ['source'], registers: [registry] });
   const dropped = new Counter({ name: `${P}dropped_events_total`, help: 'Items dropped by an explicit policy, by reason', labelNames: ['reason'], registers: [registry] });
   const segmentsWritten = new Counter({ name: `${P}spool_segments_written_total`, help: 'Spool segments written (memory overflow, shutdown flush, durable seal)', registers: [registry] });
+  const segmentsSynced = new Counter({
+    name: `${P}spool_fsyncs_total`,
+    help: 'fdatasyncs of the open durable segment: for acknowledged sends, inbox files and the buffer.fsyncMs timer (seals not counted)',
+    registers: [registry],
+  });
   const quarantined = new Counter({ name: `${P}quarantined_total`, help: 'Things moved to quarantine/, by kind', labelNames: ['kind'], registers: [registry] });
   const recovered = new Counter({ name: `${P}spool_recovered_items_total`, help: 'Items found in the spool at start', registers: [registry] });
   const spoolReadErrors = new Counter({ name: `${P}spool_read_errors_total`, help: 'Spool segments the forwarder could not read (a disk problem; retried)', registers: [registry] });
@@ -72,6 +77,7 @@ export function createDaemonMetrics(): DaemonMetrics {
     /** Unix ms of the latest drop, 0 if none: /health is degraded while drops are recent. */
     lastDropAt: () => lastDropAt,
     segmentWritten: () => segmentsWritten.inc(),
+    segmentSynced: () => segmentsSynced.inc(),
     spoolReadFailed: () => spoolReadErrors.inc(),
     quarantined: (kind: 'message_sample' | 'segment' | 'inbox_file', n = 1) => quarantined.inc({ kind }, n),
     recovered: (n: number) => recovered.inc(n),
