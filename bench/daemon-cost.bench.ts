@@ -60,8 +60,10 @@ interface Run {
   cpuSPer10k: number;
   tailMs: number;
   memory: MemoryPeaks;
-  /** Spool segments the daemon wrote (memory overflow while the forwarder was busy; durable seals). */
+  /** Spool segments the daemon wrote (memory overflow while the forwarder was busy; durable appends and seals). */
   segmentsWritten: number | null;
+  /** fdatasyncs of the open durable segment (spool_fsyncs_total). */
+  fsyncs: number | null;
   failed: number;
 }
 
@@ -131,8 +133,8 @@ async function runDaemon(variant: Exclude<Variant, 'syslog-ng'>, concurrency: nu
     const tSent = Date.now();
     const tLast = await delivered;
     const cpuUs = cpuMicros(daemon.pid) - cpu0;
-    const segments = await daemon.counter('bitville_daemon_spool_segments_written_total');
-    return result(variant, concurrency, round, t0, tSent, tLast, cpuUs, memory.stop(), sent, segments);
+    const spool = { segments: await daemon.counter('bitville_daemon_spool_segments_written_total'), fsyncs: await daemon.counter('bitville_daemon_spool_fsyncs_total') };
+    return result(variant, concurrency, round, t0, tSent, tLast, cpuUs, memory.stop(), sent, spool);
   } finally {
     await daemon?.stop(); // a daemon that failed to start leaves no sink behind either
     await stopChild(sink.child);
@@ -161,7 +163,7 @@ async function runSyslogNg(concurrency: number, round: number): Promise<Run> {
   }
 }
 
-function result(variant: Variant, concurrency: number, round: number, t0: number, tSent: number, tLast: number, cpuUs: number, memory: MemoryPeaks, sent: SenderResult[], segmentsWritten: number | null): Run {
+function result(variant: Variant, concurrency: number, round: number, t0: number, tSent: number, tLast: number, cpuUs: number, memory: MemoryPeaks, sent: SenderResult[], spool: { segments: number; fsyncs: number } | null): Run {
   return {
     variant,
     concurrency,
@@ -171,7 +173,8 @@ function result(variant: Variant, concurrency: number, round: number, t0: number
     cpuSPer10k: (cpuUs / 1e6 / cfg.messages) * 10_000,
     tailMs: tLast - tSent,
     memory,
-    segmentsWritten,
+    segmentsWritten: spool?.segments ?? null,
+    fsyncs: spool?.fsyncs ?? null,
     failed: sent.reduce((n, r) => n + r.failed, 0),
   };
 }
@@ -192,7 +195,7 @@ async function main(): Promise<void> {
         const r = v === 'syslog-ng' ? await runSyslogNg(c, round) : await runDaemon(v, c, round);
         runs.push(r);
         console.log(
-          `  round ${round + 1} c${c} ${v.padEnd(12)} ingest ${fmt(r.ingestMsgsPerSec).padStart(6)} msg/s  delivered ${fmt(r.deliveredMsgsPerSec).padStart(6)} msg/s  CPU ${fmt(r.cpuSPer10k, 2)} s/10k  RSS ${fmt(r.memory.rssMb, 1)} MB (PSS ${fmt(r.memory.pssMb, 1)}; root ${fmt(r.memory.rootRssMb, 1)}/${fmt(r.memory.rootPssMb, 1)})  tail ${fmt(r.tailMs)} ms${r.segmentsWritten === null ? '' : `  segments ${r.segmentsWritten}`}${r.failed ? `  FAILED ${r.failed}` : ''}`,
+          `  round ${round + 1} c${c} ${v.padEnd(12)} ingest ${fmt(r.ingestMsgsPerSec).padStart(6)} msg/s  delivered ${fmt(r.deliveredMsgsPerSec).padStart(6)} msg/s  CPU ${fmt(r.cpuSPer10k, 2)} s/10k  RSS ${fmt(r.memory.rssMb, 1)} MB (PSS ${fmt(r.memory.pssMb, 1)}; root ${fmt(r.memory.rootRssMb, 1)}/${fmt(r.memory.rootPssMb, 1)})  tail ${fmt(r.tailMs)} ms${r.segmentsWritten === null ? '' : `  segments ${r.segmentsWritten}  fsyncs ${r.fsyncs ?? '-'}`}${r.failed ? `  FAILED ${r.failed}` : ''}`,
         );
       }
     }
@@ -220,10 +223,11 @@ async function main(): Promise<void> {
         `${fmt(Math.max(...rs.map((r) => r.memory.rootRssMb)), 1)} / ${fmt(Math.max(...rs.map((r) => r.memory.rootPssMb)), 1)}`,
         fmt(median(rs.map((r) => r.tailMs))),
         v === 'syslog-ng' ? '-' : fmt(median(rs.map((r) => r.segmentsWritten ?? 0))),
+        v === 'syslog-ng' ? '-' : fmt(median(rs.map((r) => r.fsyncs ?? 0))),
         rs.map((r) => fmt(r.deliveredMsgsPerSec)).join('/'),
       ];
     });
-    console.log(table(['variant', 'ingest msg/s', 'delivered msg/s', 'CPU s / 10k msgs', 'peak RSS / PSS MB (all)', 'root RSS / PSS MB', 'tail ms', 'segments written', 'raw delivered'], rows));
+    console.log(table(['variant', 'ingest msg/s', 'delivered msg/s', 'CPU s / 10k msgs', 'peak RSS / PSS MB (all)', 'root RSS / PSS MB', 'tail ms', 'segments written', 'fsyncs', 'raw delivered'], rows));
     for (const v of variants.filter((x) => x !== 'syslog-ng')) {
       const rs = of(v);
       const cpu = ratio(rs, (r) => r.cpuSPer10k);
