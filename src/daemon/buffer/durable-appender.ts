@@ -181,7 +181,7 @@ export function createDurableAppender(o: DurableAppenderOptions): DurableAppende
           o.log.error({ err }, 'spool fsync failed; acknowledgements withheld');
         }
         for (const c of callers) c(ok);
-      });
+      }).catch((err: unknown) => o.log.error({ err }, 'answering after an fsync failed'));
     },
     async drain() {
       while (scheduled || pending.length > 0) {

@@ -7,9 +7,10 @@ import { createSpoolBatches } from './spool-batches.js';
 
 /**
  * durable mode (DESIGN section 3): every item is appended to the open segment before it counts
- * as accepted, fdatasynced every fsyncMs or sooner for whoever asks (durable-appender.ts). The forwarder takes sealed segments only —
- * take() seals the open one when nothing else waits — so an acknowledgement is always "delete
- * whole files", and a SIGKILL loses nothing that was counted as accepted.
+ * as accepted, and fdatasynced every fsyncMs or sooner for whoever asks (durable-appender.ts).
+ * The forwarder takes sealed segments only — take() seals the open one when nothing else waits —
+ * so an acknowledgement is always "delete whole files", and a SIGKILL loses nothing that was
+ * counted as accepted.
  */
 export function createDurableQueue(o: BufferedQueueOptions): Queue {
   const now = o.now ?? Date.now;
