@@ -157,7 +157,11 @@ describe('Debian package', { skip: missingTools() }, () => {
     const checks = (JSON.parse(doc.stdout) as { checks: Array<{ check: string; status: string; message: string }> }).checks;
     const finding = (name: string) => checks.find((c) => c.check === name || c.check.startsWith(`${name} `));
     assert.match(finding('config')?.message ?? '', /^\/etc\/bitville-apm\/daemon\.yaml: valid/);
-    for (const name of ['config', 'socket', 'health', 'inbox', 'fpm pool www']) assert.equal(finding(name)?.status, 'ok', JSON.stringify(finding(name)));
+    for (const name of ['config', 'socket', 'inbox', 'fpm pool www']) assert.equal(finding(name)?.status, 'ok', JSON.stringify(finding(name)));
+    // No listener here: after five failed sends the breaker opens, which /health reports as degraded.
+    // How soon depends on the backoff's jitter and the machine's load, so both answers are right; anything else is not.
+    const health = finding('health');
+    assert.ok(health?.status === 'ok' || (health?.status === 'warn' && /: degraded \(circuit_open\)$/.test(health.message)), JSON.stringify(health));
     assert.match(finding('inbox')?.message ?? '', /1777 bitville-apm:bitville-apm\): www-data may write, the daemon \(bitville-apm\) may read and remove/);
     assert.equal(finding('listener')?.status, 'fail', 'no listener and no token yet');
     assert.equal(doc.status, 1);
