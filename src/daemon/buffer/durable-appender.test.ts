@@ -56,6 +56,17 @@ function makeAppender(commitDelayMs: number, memoryItems = 100): Made {
   return { appender, appends, syncs, dir };
 }
 
+/** Runs `body` against a fresh appender and spool, then stops it and removes the spool, pass or fail. */
+async function withAppender(body: (m: Made) => Promise<void>, commitDelayMs: number, memoryItems?: number): Promise<void> {
+  const made = makeAppender(commitDelayMs, memoryItems);
+  try {
+    await body(made);
+  } finally {
+    made.appender.stop();
+    rmSync(made.dir, { recursive: true, force: true });
+  }
+}
+
 function offer(appender: DurableAppender, n: number, source: IngestSource = 'unix'): Promise<SettleOutcome> {
   return new Promise((resolve) => appender.offer({ bytes: Buffer.from(`{"correlation_id":"i${n}"}`), at: Date.now(), seq: n, source, onSettled: resolve }));
 }
@@ -71,8 +82,7 @@ function linesOnDisk(dir: string): string[] {
 }
 
 test('items that arrive within the commit delay after an append share the next one', async () => {
-  const { appender, appends, dir } = makeAppender(300);
-  try {
+  await withAppender(async ({ appender, appends, dir }) => {
     assert.equal(await offer(appender, 0), 'accepted', 'the first item of a quiet daemon is appended at once');
     const offered: Promise<SettleOutcome>[] = [];
     for (const n of [1, 2, 3, 4, 5]) {
@@ -83,91 +93,64 @@ test('items that arrive within the commit delay after an append share the next o
     assert.deepEqual(rest, ['accepted', 'accepted', 'accepted', 'accepted', 'accepted']);
     assert.deepEqual(appends, [1, 5], 'one write for the five items that waited');
     assert.equal(linesOnDisk(dir).length, 6);
-  } finally {
-    appender.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  }, 300);
 });
 
 test('half the memory limit waiting is appended without waiting for the delay', async () => {
-  const { appender, appends, dir } = makeAppender(LONG, 10);
-  try {
+  await withAppender(async ({ appender, appends }) => {
     await offer(appender, 0);
     const five = Promise.all([1, 2, 3, 4, 5].map((n) => offer(appender, n)));
     assert.notEqual(await within(2_000, five), 'timed out', 'a full group goes at once');
     assert.deepEqual(appends, [1, 5]);
-  } finally {
-    appender.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  }, LONG, 10);
 });
 
 test('drain appends what waits for its delay at once, so stop loses nothing and waits for nothing', async () => {
-  const { appender, appends, dir } = makeAppender(LONG);
-  try {
+  await withAppender(async ({ appender, appends, dir }) => {
     await offer(appender, 0);
     const waiting = offer(appender, 1);
     assert.equal(await within(2_000, appender.drain()), undefined, 'drain did not wait for the commit delay');
     assert.equal(await waiting, 'accepted');
     assert.deepEqual(appends, [1, 1]);
     assert.deepEqual(linesOnDisk(dir), ['{"correlation_id":"i0"}', '{"correlation_id":"i1"}']);
-  } finally {
-    appender.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  }, LONG);
 });
 
 test('commitDelayMs 0 appends at once, as before the delay existed', async () => {
-  const { appender, appends, dir } = makeAppender(0);
-  try {
+  await withAppender(async ({ appender, appends }) => {
     await offer(appender, 0);
     await offer(appender, 1);
     assert.deepEqual(appends, [1, 1]);
-  } finally {
-    appender.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  }, 0);
 });
 
 test('a socket item settles once appended, with no fdatasync of its own; an inbox item only after one covers it', async () => {
-  const { appender, syncs, dir } = makeAppender(0);
-  try {
+  await withAppender(async ({ appender, syncs, dir }) => {
     assert.equal(await offer(appender, 0), 'accepted');
     assert.equal(syncs.done, 0, 'a write-and-close sender waits for no fdatasync (the fsyncMs timer covers it)');
     assert.equal(await offer(appender, 1, 'inbox'), 'accepted');
     assert.equal(syncs.done, 1, 'the inbox deletes its file on accepted: the item must be durable first');
     assert.equal(linesOnDisk(dir).length, 2);
-  } finally {
-    appender.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  }, 0);
 });
 
 test('whenDurable answers after one fdatasync that covers every item settled so far; callers that ask before it starts share it', async () => {
-  const { appender, syncs, dir } = makeAppender(0);
-  try {
+  await withAppender(async ({ appender, syncs }) => {
     await Promise.all([0, 1, 2].map((n) => offer(appender, n)));
     assert.equal(syncs.done, 0);
     assert.deepEqual(await Promise.all([durable(appender), durable(appender)]), [true, true]);
     assert.equal(syncs.done, 1, 'one fdatasync for both callers');
     assert.equal(await durable(appender), true, 'nothing new: answered without another fdatasync');
     assert.equal(syncs.done, 1);
-  } finally {
-    appender.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  }, 0);
 });
 
 test('a failed fdatasync answers false, and the next caller gets a real one, not a stale "clean"', async () => {
-  const { appender, syncs, dir } = makeAppender(0);
-  try {
+  await withAppender(async ({ appender, syncs }) => {
     await offer(appender, 0);
     syncs.failNext = 1;
     assert.equal(await durable(appender), false);
     assert.equal(await durable(appender), true);
     assert.equal(syncs.done, 1, 'the bytes the failed fdatasync left unconfirmed were synced by the next');
-  } finally {
-    appender.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  }, 0);
 });

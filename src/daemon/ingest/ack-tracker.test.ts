@@ -12,7 +12,9 @@ function tracker() {
     () => unsafe++,
     (cb) => confirms.push(cb),
   );
-  return { acks, written, confirms, unsafeCount: () => unsafe };
+  /** Answers the i-th confirmation the tracker asked for. */
+  const answer = (i: number, ok: boolean): void => (confirms[i] as (ok: boolean) => void)(ok);
+  return { acks, written, confirms, answer, unsafeCount: () => unsafe };
 }
 
 test('an answer covering accepted messages waits for the confirmation (the fdatasync of durable mode)', () => {
@@ -23,7 +25,7 @@ test('an answer covering accepted messages waits for the confirmation (the fdata
   assert.deepEqual(t.written, [], 'no answer before the messages are durable');
   assert.equal(t.confirms.length, 1);
   assert.equal(t.acks.pending(), true);
-  (t.confirms[0] as (ok: boolean) => void)(true);
+  t.answer(0, true);
   assert.deepEqual(t.written.map((w) => JSON.parse(w) as unknown), [{ ack: 't1', accepted: 1, rejected: 0, dropped: 0 }]);
   assert.equal(t.acks.pending(), false);
 });
@@ -33,7 +35,7 @@ test('a failed confirmation is never answered: the connection is closed so the c
   const span = t.acks.begin();
   t.acks.settle(span, 'accepted');
   t.acks.request('1');
-  (t.confirms[0] as (ok: boolean) => void)(false);
+  t.answer(0, false);
   assert.deepEqual(t.written, []);
   assert.equal(t.unsafeCount(), 1);
 });
@@ -47,7 +49,7 @@ test('answers stay in request order while an earlier one waits for its confirmat
   t.acks.settle(b, 'rejected');
   t.acks.settle(a, 'accepted');
   assert.deepEqual(t.written, [], 'the second waits behind the first');
-  (t.confirms[0] as (ok: boolean) => void)(true);
+  t.answer(0, true);
   assert.deepEqual(t.written.map((w) => (JSON.parse(w) as { ack: number }).ack), [1, 2]);
   assert.equal(t.confirms.length, 1, 'a span with only rejected messages asks for no fdatasync');
 });

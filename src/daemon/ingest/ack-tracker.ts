@@ -11,9 +11,8 @@ export interface AckSpan extends AckCounts {
   outstanding: number;
   /** One of its messages could not be confirmed: the client must not be told it is safe. */
   unsafe: boolean;
-  /** Waiting for `confirm` (the fdatasync of durable mode) before its answer goes out. */
-  confirming: boolean;
-  confirmed: boolean;
+  /** Where `confirm` (the fdatasync of durable mode) stands for its accepted messages. */
+  durable: 'unasked' | 'asking' | 'yes';
 }
 
 export interface AckTracker {
@@ -37,23 +36,22 @@ export function createAckTracker(write: (reply: Buffer) => void, onUnsafe: () =>
   const spans: AckSpan[] = [openSpan()];
 
   function openSpan(): AckSpan {
-    return { token: null, outstanding: 0, accepted: 0, rejected: 0, dropped: 0, unsafe: false, confirming: false, confirmed: false };
+    return { token: null, outstanding: 0, accepted: 0, rejected: 0, dropped: 0, unsafe: false, durable: 'unasked' };
   }
 
   function flush(): void {
     for (;;) {
       const first = spans[0] as AckSpan;
-      if (first.token === null || first.outstanding > 0 || first.confirming) return;
+      if (first.token === null || first.outstanding > 0 || first.durable === 'asking') return;
       if (first.unsafe) {
         onUnsafe();
         return;
       }
-      if (first.accepted > 0 && !first.confirmed) {
-        first.confirming = true;
+      if (first.accepted > 0 && first.durable === 'unasked') {
+        first.durable = 'asking';
         confirm((ok) => {
-          first.confirming = false;
-          if (ok) first.confirmed = true;
-          else first.unsafe = true;
+          first.durable = 'yes'; // asked and answered; a failure marks it unsafe, never answered
+          if (!ok) first.unsafe = true;
           flush();
         });
         return;
