@@ -6,24 +6,69 @@ import type { DropReason } from '../spool/spool.js';
 import type { RejectCode } from '../../shared/protocol/reject-codes.js';
 
 const P = 'bitville_daemon_';
-
+const SOURCES: readonly IngestSource[] = ['unix', 'udp', 'inbox'];
 
 /**
  * Every daemon counter, in one Prometheus registry. /health reads the same counters, so the two
- * can never disagree. Hot-path counters are pre-bound to their labels. Each stage sees only its
+ * can never disagree. Hot-path counts are plain numbers until read (see below). Each stage sees only its
  * own small interface (IngestMetrics, BufferMetrics); this module sits below the stages and
  * imports nothing but their types.
  */
 export function createDaemonMetrics(): DaemonMetrics {
+  // Counted per message or per read as plain numbers, and handed to prom-client when the registry
+  // is read (collect: /metrics, /health): a prom-client inc() costs a label lookup and a hash.
+  const acceptedBy: Record<IngestSource, number> = { unix: 0, udp: 0, inbox: 0 };
+  const receivedBytesBy: Record<IngestSource, number> = { unix: 0, udp: 0, inbox: 0 };
+  let connectionsOpened = 0;
+  let connectionsActive = 0;
+  function handOver(counter: Counter, pending: Record<IngestSource, number>): void {
+    for (const source of SOURCES) {
+      if (pending[source] === 0) continue;
+      counter.labels(source).inc(pending[source]);
+      pending[source] = 0;
+    }
+  }
+
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: P });
-  const accepted = new Counter({ name: `${P}ingest_accepted_total`, help: 'Messages accepted into the buffer', labelNames: ['source'], registers: [registry] });
+  const accepted = new Counter({
+    name: `${P}ingest_accepted_total`,
+    help: 'Messages accepted into the buffer',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      handOver(this, acceptedBy);
+    },
+  });
   const rejected = new Counter({ name: `${P}ingest_rejected_total`, help: 'Messages rejected, by reason', labelNames: ['error_code'], registers: [registry] });
   const defaultsFilled = new Counter({ name: `${P}ingest_defaults_filled_total`, help: 'Accepted messages that lacked correlation_id or project', registers: [registry] });
-  const connections = new Counter({ name: `${P}ingest_connections_total`, help: 'Client connections accepted', registers: [registry] });
+  const connections = new Counter({
+    name: `${P}ingest_connections_total`,
+    help: 'Client connections accepted',
+    registers: [registry],
+    collect() {
+      this.inc(connectionsOpened);
+      connectionsOpened = 0;
+    },
+  });
   const closed = new Counter({ name: `${P}ingest_connections_closed_total`, help: 'Connections closed by the daemon, by reason', labelNames: ['reason'], registers: [registry] });
-  const activeConnections = new Gauge({ name: `${P}ingest_connections_active`, help: 'Open client connections', registers: [registry] });
-  const receivedBytes = new Counter({ name: `${P}ingest_received_bytes_total`, help: 'Bytes read from clients', labelNames: ['source'], registers: [registry] });
+  const activeConnections = new Gauge({
+    name: `${P}ingest_connections_active`,
+    help: 'Open client connections',
+    registers: [registry],
+    collect() {
+      this.set(connectionsActive);
+    },
+  });
+  new Counter({
+    name: `${P}ingest_received_bytes_total`,
+    help: 'Bytes read from clients',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      handOver(this, receivedBytesBy);
+    },
+  });
   const dropped = new Counter({ name: `${P}dropped_events_total`, help: 'Items dropped by an explicit policy, by reason', labelNames: ['reason'], registers: [registry] });
   const segmentsWritten = new Counter({ name: `${P}spool_segments_written_total`, help: 'Spool segments written (memory overflow, shutdown flush, durable seal)', registers: [registry] });
   const segmentsSynced = new Counter({
@@ -45,31 +90,25 @@ export function createDaemonMetrics(): DaemonMetrics {
     oldestAge: new Gauge({ name: `${P}buffer_oldest_item_age_seconds`, help: 'Age of the oldest waiting item', registers: [registry] }),
   };
 
-  const acceptedBy: Record<IngestSource, { inc(n?: number): void }> = {
-    unix: accepted.labels('unix'),
-    udp: accepted.labels('udp'),
-    inbox: accepted.labels('inbox'),
-  };
-
-  const receivedBytesBy: Record<IngestSource, { inc(n?: number): void }> = {
-    unix: receivedBytes.labels('unix'),
-    udp: receivedBytes.labels('udp'),
-    inbox: receivedBytes.labels('inbox'),
-  };
-
   let lastDropAt = 0;
   return {
     registry,
-    accepted: (source: IngestSource, n = 1) => acceptedBy[source].inc(n),
+    accepted: (source: IngestSource, n = 1) => {
+      acceptedBy[source] += n;
+    },
     rejected: (code: RejectCode) => rejected.inc({ error_code: code }),
     defaultsFilled: () => defaultsFilled.inc(),
     connectionOpened: () => {
-      connections.inc();
-      activeConnections.inc();
+      connectionsOpened++;
+      connectionsActive++;
     },
-    connectionEnded: () => activeConnections.dec(),
+    connectionEnded: () => {
+      connectionsActive--;
+    },
     connectionClosed: (reason: CloseReason) => closed.inc({ reason }),
-    receivedBytes: (source: IngestSource, n: number) => receivedBytesBy[source].inc(n),
+    receivedBytes: (source: IngestSource, n: number) => {
+      receivedBytesBy[source] += n;
+    },
     dropped: (reason: DropReason, n: number) => {
       dropped.inc({ reason }, n);
       lastDropAt = Date.now();
