@@ -38,9 +38,11 @@ export function handleConnection(socket: Socket, d: ConnectionDeps): Connection 
   let held: { line: Buffer; terminated: boolean } | null = null; // a message waiting for the gate
   let ended = false; // the client will send nothing more
   let closed = false;
+  let wrote = false; // we answered something: end() must flush it before closing
 
   const acks = createAckTracker(
     (reply) => {
+      wrote = true;
       if (!socket.destroyed) socket.write(reply);
       finishIfDone();
     },
@@ -98,7 +100,11 @@ export function handleConnection(socket: Socket, d: ConnectionDeps): Connection 
   }
 
   function finishIfDone(): void {
-    if (ended && held === null && !splitter.stopped() && !acks.pending() && !socket.destroyed) socket.end();
+    if (!ended || held !== null || splitter.stopped() || acks.pending() || socket.destroyed) return;
+    // A write-and-close client (most of them) got no answer to flush: closing at once spares the
+    // shutdown(2) request and stream finish that end() costs on every connection.
+    if (wrote) socket.end();
+    else socket.destroy();
   }
 
   socket.on('data', (chunk: Buffer) => {
