@@ -21,25 +21,25 @@ export function createDaemonMetrics(): DaemonMetrics {
   const receivedBytesBy: Record<IngestSource, number> = { unix: 0, udp: 0, inbox: 0 };
   let connectionsOpened = 0;
   let connectionsActive = 0;
-  function handOver(counter: Counter, pending: Record<IngestSource, number>): void {
-    for (const source of SOURCES) {
-      if (pending[source] === 0) continue;
-      counter.labels(source).inc(pending[source]);
-      pending[source] = 0;
-    }
-  }
-
   const registry = new Registry();
+  /** A counter by source whose counts wait in `pending` until the registry is read. */
+  const countedBySource = (name: string, help: string, pending: Record<IngestSource, number>): Counter =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['source'],
+      registers: [registry],
+      collect() {
+        for (const source of SOURCES) {
+          if (pending[source] === 0) continue;
+          this.labels(source).inc(pending[source]);
+          pending[source] = 0;
+        }
+      },
+    });
+
   collectDefaultMetrics({ register: registry, prefix: P });
-  const accepted = new Counter({
-    name: `${P}ingest_accepted_total`,
-    help: 'Messages accepted into the buffer',
-    labelNames: ['source'],
-    registers: [registry],
-    collect() {
-      handOver(this, acceptedBy);
-    },
-  });
+  const accepted = countedBySource(`${P}ingest_accepted_total`, 'Messages accepted into the buffer', acceptedBy);
   const rejected = new Counter({ name: `${P}ingest_rejected_total`, help: 'Messages rejected, by reason', labelNames: ['error_code'], registers: [registry] });
   const defaultsFilled = new Counter({ name: `${P}ingest_defaults_filled_total`, help: 'Accepted messages that lacked correlation_id or project', registers: [registry] });
   const connections = new Counter({
@@ -60,15 +60,7 @@ export function createDaemonMetrics(): DaemonMetrics {
       this.set(connectionsActive);
     },
   });
-  new Counter({
-    name: `${P}ingest_received_bytes_total`,
-    help: 'Bytes read from clients',
-    labelNames: ['source'],
-    registers: [registry],
-    collect() {
-      handOver(this, receivedBytesBy);
-    },
-  });
+  countedBySource(`${P}ingest_received_bytes_total`, 'Bytes read from clients', receivedBytesBy);
   const dropped = new Counter({ name: `${P}dropped_events_total`, help: 'Items dropped by an explicit policy, by reason', labelNames: ['reason'], registers: [registry] });
   const segmentsWritten = new Counter({ name: `${P}spool_segments_written_total`, help: 'Spool segments written (memory overflow, shutdown flush, durable seal)', registers: [registry] });
   const segmentsSynced = new Counter({
