@@ -16,14 +16,23 @@ export interface CollectorLoop {
   stop(): Promise<void>;
 }
 
+/** How fast a collector may go: the database budget for database collectors, none for the rest. */
+export interface Pace {
+  slowdown(): number;
+  waitMs(): number;
+}
+
+export const UNPACED: Pace = { slowdown: () => 1, waitMs: () => 0 };
+
 /**
- * Runs one collector every `intervalMs × slowdown()`: the next run is planned only after the
- * previous one finished, so a slow database never gets a second query from the same collector.
+ * Runs one collector every `intervalMs × slowdown()`, and not before the pace's wait is over: the
+ * next run is planned only after the previous one finished, so a slow database never gets a
+ * second query from the same collector.
  */
 export function createCollectorLoop(o: {
   name: CollectorName;
   intervalMs: number;
-  slowdown: () => number;
+  pace: Pace;
   run: () => Promise<{ outcome: RunOutcome; error?: string }>;
   onOutcome: (outcome: RunOutcome) => void;
   logLimited: LimitedLog;
@@ -37,9 +46,11 @@ export function createCollectorLoop(o: {
     if (stopped) return;
     timer = setTimeout(() => {
       timer = null;
+      const wait = o.pace.waitMs();
+      if (wait > 0) return plan(wait);
       running = tick().finally(() => {
         running = null;
-        plan(o.intervalMs * o.slowdown());
+        plan(o.intervalMs * o.pace.slowdown());
       });
     }, delay);
   }
@@ -64,7 +75,7 @@ export function createCollectorLoop(o: {
     start() {
       if (o.intervalMs > 0) plan(0);
     },
-    status: () => ({ ...s, interval_ms: o.intervalMs * o.slowdown() }),
+    status: () => ({ ...s, interval_ms: o.intervalMs * o.pace.slowdown() }),
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

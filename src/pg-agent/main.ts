@@ -3,7 +3,7 @@ import { createHealthServer } from '../shared/http/health-server.js';
 import type { Logger } from '../shared/telemetry/logger.js';
 import { rateLimitedLog } from '../shared/telemetry/rate-limited-log.js';
 import { createRecordFactory } from './agent-record.js';
-import { createCollectorLoop, type CollectorLoop } from './collector-loop.js';
+import { createCollectorLoop, UNPACED, type CollectorLoop } from './collector-loop.js';
 import { collectActivity, type ActivitySample } from './collectors/activity-collector.js';
 import { collectLocks } from './collectors/locks-collector.js';
 import { createStatementsCollector } from './collectors/statements-collector.js';
@@ -128,8 +128,8 @@ export async function startPgAgent(config: Readonly<PgAgentConfig>, log: Logger)
   const loops = new Map<CollectorName, CollectorLoop>();
   for (const name of Object.keys(runs) as CollectorName[]) {
     // Reading the log file and /proc costs the database nothing: no slowdown for those two.
-    const slowdown = name === 'logs' || name === 'system' ? () => 1 : () => budget.slowdown();
-    loops.set(name, createCollectorLoop({ name, intervalMs: intervals[name], slowdown, run: runs[name], onOutcome: (outcome) => metrics.runs.inc({ collector: name, outcome }), logLimited }));
+    const pace = name === 'logs' || name === 'system' ? UNPACED : budget;
+    loops.set(name, createCollectorLoop({ name, intervalMs: intervals[name], pace, run: runs[name], onOutcome: (outcome) => metrics.runs.inc({ collector: name, outcome }), logLimited }));
   }
 
   const health = createHealthServer({

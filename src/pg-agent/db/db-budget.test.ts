@@ -30,3 +30,18 @@ test('within the budget nothing slows down, and the average only counts whole se
   assert.equal(b.msPerSecond(), 15);
   assert.equal(b.slowdown(), 1);
 });
+
+test('a query beyond the credit makes the collectors wait until it is paid for; idle time saves up at most one second of budget', () => {
+  let now = 1_000_000;
+  const b = createDbBudget({ maxMsPerSecond: 10, now: () => now });
+  assert.equal(b.waitMs(), 0);
+  b.record(50); // 10 ms of credit, 40 ms of debt: 4 s at 10 ms/s
+  assert.equal(b.waitMs(), 4000);
+  now += 3000;
+  assert.equal(b.waitMs(), 1000);
+  now += 1000;
+  assert.equal(b.waitMs(), 0);
+  now += 60_000; // a long quiet minute is worth one second of credit, not sixty
+  b.record(25);
+  assert.equal(b.waitMs(), 1500);
+});

@@ -16,6 +16,12 @@ export interface DbBudget {
    * window is over budget (up to 32), halved again once usage is under half of it.
    */
   slowdown(): number;
+  /**
+   * Milliseconds a collector whose turn has come must still wait: 0 while the agent has credit.
+   * Credit accrues at maxMsPerSecond (at most one second's worth is saved up) and every query's
+   * time is charged to it, so the limit holds even where 32x slower is not slow enough.
+   */
+  waitMs(): number;
 }
 
 const MAX_SLOWDOWN = 32;
@@ -23,7 +29,8 @@ const MAX_SLOWDOWN = 32;
 /**
  * The agent's own database time (issue 13: it must never harm the database). Queries are timed
  * per second in a ring of buckets; each new second re-evaluates the slowdown factor the scheduler
- * multiplies every interval by.
+ * multiplies every interval by. The factor is capped and reacts once a second, so a credit (a
+ * token bucket of database milliseconds) backs it: a collector in debt waits until it is paid.
  */
 export function createDbBudget(o: DbBudgetOptions): DbBudget {
   const now = o.now ?? Date.now;
@@ -32,6 +39,15 @@ export function createDbBudget(o: DbBudgetOptions): DbBudget {
   let current = Math.floor(now() / 1000);
   const started = current;
   let factor = 1;
+  const creditCap = o.maxMsPerSecond;
+  let credit = creditCap;
+  let creditAt = now();
+
+  function accrue(): void {
+    const t = now();
+    credit = Math.min(creditCap, credit + ((t - creditAt) / 1000) * o.maxMsPerSecond);
+    creditAt = t;
+  }
 
   function advance(): void {
     const sec = Math.floor(now() / 1000);
@@ -53,6 +69,8 @@ export function createDbBudget(o: DbBudgetOptions): DbBudget {
 
   return {
     record(ms) {
+      accrue();
+      credit -= ms;
       advance();
       const i = current % seconds;
       buckets[i] = (buckets[i] ?? 0) + ms;
@@ -64,6 +82,10 @@ export function createDbBudget(o: DbBudgetOptions): DbBudget {
     slowdown() {
       advance();
       return factor;
+    },
+    waitMs() {
+      accrue();
+      return credit >= 0 ? 0 : Math.ceil((-credit / o.maxMsPerSecond) * 1000);
     },
   };
 }
