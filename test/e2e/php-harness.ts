@@ -173,8 +173,19 @@ export function listenerApi(baseUrl: string, token: string) {
   };
   return {
     get,
-    requests: async (project: string, url = '') =>
-      (await get<{ items: ListedRequest[] }>(`/api/v1/requests?project=${project}&limit=1000${url ? `&url=${encodeURIComponent(url)}` : ''}`)).items,
+    /** Every stored request of `project` (optionally of one url), all pages of 1000 read. */
+    requests: async (project: string, url = '') => {
+      const items: ListedRequest[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { items: ListedRequest[]; next_cursor: string | null } = await get(
+          `/api/v1/requests?project=${project}&limit=1000${url ? `&url=${encodeURIComponent(url)}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        items.push(...page.items);
+        cursor = page.next_cursor;
+      } while (cursor);
+      return items;
+    },
     detail: async (project: string, id: string) => (await get<{ payload: Record<string, unknown> }>(`/api/v1/requests/${id}?project=${project}`)).payload,
   };
 }
