@@ -134,7 +134,7 @@ export async function startPgAgent(config: Readonly<PgAgentConfig>, log: Logger)
 
   const health = createHealthServer({
     bind: config.health,
-    report: () => Promise.resolve(agentHealth({ started, db: db.stats(), budget: { msPerSecond: budget.msPerSecond(), max: config.safety.maxDbTimePerSecondMs, slowdown: budget.slowdown() }, collectors: loops, sender: sender.stats(), send: direct ? { mode: 'url', target: config.send.url as string } : { mode: 'socket', target: config.send.socket }, logs: logs?.tailer.stats() ?? null })),
+    report: () => Promise.resolve(agentHealth({ started, db: db.stats(), budget: { msPerSecond: budget.msPerSecond(), max: config.safety.maxDbTimePerSecondMs, slowdown: budget.slowdown(), waitMs: budget.waitMs() }, collectors: loops, sender: sender.stats(), send: direct ? { mode: 'url', target: config.send.url as string } : { mode: 'socket', target: config.send.socket }, logs: logs?.tailer.stats() ?? null })),
     metrics: async () => {
       const d = db.stats();
       metrics.connected.set(d.state === 'up' ? 1 : 0);

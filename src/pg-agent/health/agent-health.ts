@@ -7,7 +7,7 @@ import type { CollectorName } from './agent-metrics.js';
 export interface AgentHealthInputs {
   started: number;
   db: ReturnType<MonitorConnection['stats']>;
-  budget: { msPerSecond: number; max: number; slowdown: number };
+  budget: { msPerSecond: number; max: number; slowdown: number; waitMs: number };
   collectors: ReadonlyMap<CollectorName, CollectorLoop>;
   sender: SenderStats;
   send: { mode: 'socket' | 'url'; target: string };
@@ -43,7 +43,7 @@ export function agentHealth(i: AgentHealthInputs): { status: HealthStatus; body:
           server_version_num: i.db.serverVersionNum,
           backend_pid: i.db.backendPid,
         },
-        budget: { db_time_ms_per_second: Math.round(i.budget.msPerSecond * 100) / 100, max_db_time_per_second_ms: i.budget.max, slowdown_factor: i.budget.slowdown },
+        budget: { db_time_ms_per_second: Math.round(i.budget.msPerSecond * 100) / 100, max_db_time_per_second_ms: i.budget.max, slowdown_factor: i.budget.slowdown, credit_wait_ms: i.budget.waitMs },
         collectors,
         send: { mode: i.send.mode, target: i.send.target, buffered: i.sender.buffered, buffered_bytes: i.sender.bufferedBytes, sent: i.sender.sent, dropped: i.sender.dropped, failures: i.sender.failures, last_error: i.sender.lastError },
         logs: i.logs,
