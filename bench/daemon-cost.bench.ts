@@ -14,7 +14,7 @@
  *   npm run bench -- --only daemon-cost [--messages 20000] [--rounds 2] [--concurrency 4,16]
  *     [--variants syslog-ng,memory-gzip,memory-none,durable-gzip,durable-none] [--worker-node-args="--max-semi-space-size=2"]
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import { cpuMicros, sampleMemory, type MemoryPeaks } from './lib/proc.js';
 import type { SenderConfig, SenderMessage, SenderResult } from './lib/sender.js';
 import { startServer, syslogNgInstalled } from './lib/servers.js';
 import { fmt, median, table } from './lib/stats.js';
+import { gitCommit } from './lib/git-commit.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -179,14 +180,9 @@ function result(variant: Variant, concurrency: number, round: number, t0: number
   };
 }
 
-function gitDescribe(): string {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' });
-  return r.status === 0 ? `${r.stdout.trim()}${dirty.stdout.trim() ? ' (src/ modified)' : ''}` : 'unknown';
-}
 
 async function main(): Promise<void> {
-  const machine = { commit: gitDescribe(), nproc: cpus().length, node: process.version, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) };
+  const machine = { commit: gitCommit(), nproc: cpus().length, node: process.version, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) };
   console.log(`daemon-cost bench at ${machine.commit}: ${cfg.messages} x ${cfg.size}-byte profiles, concurrency ${levels.join(', ')}, ${variants.join(', ')}${cfg.workerNodeArgs ? `, node ${cfg.workerNodeArgs}` : ''}; load ${machine.loadavgAtStart.join(' ')}`);
   const runs: Run[] = [];
   for (let round = 0; round < cfg.rounds; round++) {

@@ -31,6 +31,7 @@ import { cpuMicros, peakRssBytes, sampleMemory, type MemoryPeaks } from './lib/p
 import type { SenderConfig, SenderMessage, SenderResult } from './lib/sender.js';
 import { startServer, syslogNgInstalled } from './lib/servers.js';
 import { fmt, median, table } from './lib/stats.js';
+import { gitCommit } from './lib/git-commit.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -344,11 +345,6 @@ async function runDrain(): Promise<Drain> {
   });
 }
 
-function gitDescribe(): string {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' });
-  return r.status === 0 ? `${r.stdout.trim()}${dirty.stdout.trim() ? ' (src/ modified)' : ''}` : 'unknown';
-}
 
 /** The part-1 ingest bench's memory-mode throughput, if it has been run here. */
 function recordedIngestRate(): number | null {
@@ -365,7 +361,7 @@ interface Target {
 }
 
 async function main(): Promise<void> {
-  const machine = { commit: gitDescribe(), nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) };
+  const machine = { commit: gitCommit(), nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) };
   console.log(`delivery bench at ${machine.commit}: ${cfg.size}-byte profiles, scenarios ${scenarios.join(', ')}; ${machine.nproc} CPUs (${machine.cpu}), node ${machine.node}, load average ${machine.loadavgAtStart.join(' ')}`);
   const runs: Throughput[] = [];
   const order = (['ingest-only', 'delivery', 'syslog-ng'] as const).filter((s) => scenarios.includes(s));

@@ -17,7 +17,6 @@
  *     [--concurrency 8] [--rate 1000] [--rate-seconds 5] [--warmup-seconds 1] [--variants sink,memory,durable,syslog-ng]
  *     [--shapes throughput,rate] [--cpu-prof]
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync, renameSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +28,7 @@ import { buildProfileTemplate } from './lib/payload.js';
 import type { SenderConfig, SenderMessage, SenderResult } from './lib/sender.js';
 import { startServer, syslogNgInstalled, type VariantName } from './lib/servers.js';
 import { fmt, median, percentile, table } from './lib/stats.js';
+import { gitCommit } from './lib/git-commit.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -308,15 +308,10 @@ function targets(thr: Summary[], rate: Summary[]): Target[] {
 }
 
 /** The commit measured, and whether src/ had uncommitted changes (others may be editing it). */
-function gitDescribe(): string {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' });
-  return r.status === 0 ? `${r.stdout.trim()}${dirty.stdout.trim() ? ' (src/ modified)' : ''}` : 'unknown';
-}
 
 async function main(): Promise<void> {
   const template = buildProfileTemplate(cfg.size);
-  const machine = { commit: gitDescribe(), nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) };
+  const machine = { commit: gitCommit(), nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) };
   console.log(
     `ingest bench at ${machine.commit}: ${template.bytes.length + 1}-byte profiles, variants ${variants.join(', ')}; ${machine.nproc} CPUs (${machine.cpu}), node ${machine.node}, load average ${machine.loadavgAtStart.join(' ')}`,
   );

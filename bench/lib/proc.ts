@@ -72,6 +72,31 @@ export function processTree(pid: number): number[] {
 }
 
 /**
+ * Context switches (voluntary + involuntary) of every thread of pid and its descendants: an idle
+ * process that keeps switching is being woken by timers, which costs CPU and power on every host.
+ */
+export function contextSwitches(pid: number): number {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    for (const t of tasks) {
+      try {
+        const status = readFileSync(`/proc/${p}/task/${t}/status`, 'utf8');
+        for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)/gm)) total += Number(m[1]);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  }
+  return total;
+}
+
+/**
  * CPU time of one thread of pid in microseconds (its utime + stime); the main thread's id is the pid.
  * Tells the event loop's share from that of worker threads (parse, export) within one process.
  */
