@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../shared/telemetry/process-metrics.js';
 
 export const METRIC_PREFIX = 'bitville_listener_';
 
@@ -21,7 +22,7 @@ export interface ListenerMetrics {
 
 export function createListenerMetrics(): ListenerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  collectProcessMetrics(registry, METRIC_PREFIX);
   const p = METRIC_PREFIX;
   const registers = [registry];
   return {

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../shared/telemetry/process-metrics.js';
 import type { BufferMetrics } from '../buffer/buffer-metrics.js';
 import type { IngestSource, QueueStats } from '../buffer/queue.js';
 import type { CloseReason, IngestMetrics } from '../ingest/ingest-metrics.js';
@@ -38,7 +39,7 @@ export function createDaemonMetrics(): DaemonMetrics {
       },
     });
 
-  collectDefaultMetrics({ register: registry, prefix: P });
+  collectProcessMetrics(registry, P);
   const accepted = countedBySource(`${P}ingest_accepted_total`, 'Messages accepted into the buffer', acceptedBy);
   const rejected = new Counter({ name: `${P}ingest_rejected_total`, help: 'Messages rejected, by reason', labelNames: ['error_code'], registers: [registry] });
   const defaultsFilled = new Counter({ name: `${P}ingest_defaults_filled_total`, help: 'Accepted messages that lacked correlation_id or project', registers: [registry] });

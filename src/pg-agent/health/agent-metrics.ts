@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../shared/telemetry/process-metrics.js';
 
 const P = 'bitville_pg_agent_';
 
@@ -9,7 +10,7 @@ export type RunOutcome = 'ok' | 'skipped' | 'unavailable' | 'error' | 'missing';
 /** Every pg-agent counter in one registry; /health reads the same values. */
 export function createAgentMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: P });
+  collectProcessMetrics(registry, P);
   const runs = new Counter({ name: `${P}collector_runs_total`, help: 'Collector runs, by outcome', labelNames: ['collector', 'outcome'], registers: [registry] });
   const dbSeconds = new Counter({ name: `${P}db_time_seconds_total`, help: 'Wall time of the agent\'s own queries (an upper bound of the database time it used)', labelNames: ['collector'], registers: [registry] });
   const queries = new Counter({ name: `${P}db_queries_total`, help: 'Queries the agent sent', labelNames: ['collector'], registers: [registry] });
