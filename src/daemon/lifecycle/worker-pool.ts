@@ -46,8 +46,8 @@ export interface WorkerPool {
 /** Workers younger than this are not replaced for their RSS (a fresh Node process may already exceed a tiny limit). */
 const MIN_LIFETIME_FOR_RSS_MS = 2_000;
 const MAX_LIFETIME_FOR_RSS_MS = 5 * 60_000;
-/** How often the watchdog looks at the workers' last heartbeats (they come every 250 ms). */
-const WATCHDOG_TICK_MS = 500;
+/** How often the watchdog looks at the workers' last heartbeats (they come every HEARTBEAT_MS). */
+const WATCHDOG_TICK_MS = 1000;
 
 /**
  * The supervisor's workers (DESIGN section 5): one worker normally, overlapping replacements when

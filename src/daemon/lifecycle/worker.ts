@@ -8,7 +8,7 @@ import { parseToWorker, type FromWorker } from './ipc-messages.js';
 import { acquireLock, LockedError } from './state-lock.js';
 
 /** How often the worker tells the supervisor its RSS and message count. */
-export const HEARTBEAT_MS = 250;
+export const HEARTBEAT_MS = 1000;
 
 function send(msg: FromWorker): void {
   if (process.connected) process.send?.(msg);
