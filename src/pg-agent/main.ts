@@ -29,7 +29,7 @@ export async function startPgAgent(config: Readonly<PgAgentConfig>, log: Logger)
   const started = Date.now();
   const metrics = createAgentMetrics();
   const logLimited = rateLimitedLog(log);
-  const budget = createDbBudget({ maxMsPerSecond: config.safety.maxDbTimePerSecondMs });
+  const budget = createDbBudget({ maxMsPerSecond: config.safety.maxDbTimePerSecondMs, maxQueryMs: config.safety.statementTimeoutMs });
   let serverVersionNum = 0;
   const statements = createStatementsCollector();
   const db = createMonitorConnection({

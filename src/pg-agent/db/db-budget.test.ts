@@ -45,3 +45,12 @@ test('a query beyond the credit makes the collectors wait until it is paid for; 
   b.record(25);
   assert.equal(b.waitMs(), 1500);
 });
+
+test('one query is charged at most the statement timeout: a hung network is not database time', () => {
+  let now = 1_000_000;
+  const b = createDbBudget({ maxMsPerSecond: 20, maxQueryMs: 500, now: () => now });
+  b.record(2_500); // the client gave up after 2.5 s; the server ended the statement at 500 ms at the latest
+  assert.equal(b.waitMs(), 24_000); // (500 - 20) ms of debt at 20 ms/s, not (2,500 - 20)
+  now += 1000;
+  assert.equal(b.msPerSecond(), 500);
+});

@@ -3,12 +3,19 @@ export interface DbBudgetOptions {
   maxMsPerSecond: number;
   /** Averaging window. 10 s. */
   windowMs?: number;
+  /**
+   * The most one query is charged: safety.statementTimeoutMs, since statement_timeout ends any
+   * statement on the server by then. A query that failed on the client side (a hung network, a
+   * server going down) may take longer without the server spending that time on it, and must not
+   * hold the collectors back for minutes after an outage. Unbounded when absent.
+   */
+  maxQueryMs?: number;
   now?: () => number;
 }
 
 export interface DbBudget {
   /** Adds one query's wall time (sent → answered: an upper bound of the database time it used). */
-  record(ms: number): void;
+  record(wallMs: number): void;
   /** Milliseconds of database time per second over the window. */
   msPerSecond(): number;
   /**
@@ -68,7 +75,8 @@ export function createDbBudget(o: DbBudgetOptions): DbBudget {
   }
 
   return {
-    record(ms) {
+    record(wallMs) {
+      const ms = Math.min(wallMs, o.maxQueryMs ?? Number.POSITIVE_INFINITY);
       accrue();
       credit -= ms;
       advance();
