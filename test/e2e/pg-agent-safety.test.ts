@@ -98,6 +98,7 @@ describe('pg-agent never harms the database', { skip: missing }, () => {
     await Promise.all(loops);
     for (const c of busy) await c.end();
     assert.ok(clients >= 100, `the agent saw the busy sessions: ${JSON.stringify(sample?.by_state)}`);
+    assert.equal(typeof (h.stats.budget as { credit_wait_ms?: unknown }).credit_wait_ms, 'number', 'health says how long the collectors still wait for the budget');
     assert.ok(used / seconds <= budgetMs, `database time ${(used / seconds).toFixed(2)} ms/s (server-side, pg_stat_statements) within ${budgetMs} ms/s; health: ${JSON.stringify(h.stats.budget)}`);
     assert.equal(await agent.stop(), 0);
   });
