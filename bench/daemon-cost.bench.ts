@@ -14,14 +14,13 @@
  *   npm run bench -- --only daemon-cost [--messages 20000] [--rounds 2] [--concurrency 4,16]
  *     [--variants syslog-ng,memory-gzip,memory-none,durable-gzip,durable-none] [--worker-node-args="--max-semi-space-size=2"]
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { forkModule, nextMessage, stopChild } from './lib/child.js';
 import { startBenchDaemon } from './lib/delivery-daemon.js';
-import type { HttpSinkMessage } from './lib/http-sink.js';
+import { startHttpSink } from './lib/http-sink-process.js';
 import { cpuMicros, sampleMemory, type MemoryPeaks } from './lib/proc.js';
 import type { SenderConfig, SenderMessage, SenderResult } from './lib/sender.js';
 import { startServer, syslogNgInstalled } from './lib/servers.js';
@@ -100,19 +99,6 @@ async function startSenders(socket: string, total: number, concurrency: number):
   };
 }
 
-async function startHttpSink(): Promise<{ child: ChildProcess; url: string; reached(count: number): Promise<number> }> {
-  const child = forkModule('./http-sink.js', {});
-  const { port } = (await nextMessage<HttpSinkMessage>(child, (m) => m.type === 'listening', 10_000, 'http sink')) as Extract<HttpSinkMessage, { type: 'listening' }>;
-  return {
-    child,
-    url: `http://127.0.0.1:${port}`,
-    async reached(count) {
-      const answer = nextMessage<HttpSinkMessage>(child, (m) => m.type === 'reached', 300_000, 'http sink');
-      child.send({ type: 'expect', count });
-      return ((await answer) as Extract<HttpSinkMessage, { type: 'reached' }>).at;
-    },
-  };
-}
 
 async function runDaemon(variant: Exclude<Variant, 'syslog-ng'>, concurrency: number, round: number): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), `bitville-cost-${variant}-`));

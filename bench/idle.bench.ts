@@ -11,9 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { forkModule, nextMessage, sleep, stopChild } from './lib/child.js';
+import { sleep, stopChild } from './lib/child.js';
 import { startBenchDaemon } from './lib/delivery-daemon.js';
-import type { HttpSinkMessage } from './lib/http-sink.js';
+import { startHttpSink } from './lib/http-sink-process.js';
 import { contextSwitches, cpuMicros, sampleMemory } from './lib/proc.js';
 import { startServer, syslogNgInstalled } from './lib/servers.js';
 import { fmt, median, table } from './lib/stats.js';
@@ -54,22 +54,20 @@ async function measure(variant: Variant, round: number, pid: number): Promise<Ru
   const t0 = Date.now();
   await sleep(cfg.seconds * 1000);
   const seconds = (Date.now() - t0) / 1000;
-  const run = { variant, round, cpuMsPerSecond: (cpuMicros(pid) - cpu0) / 1000 / seconds, wakeupsPerSecond: (contextSwitches(pid) - cs0) / seconds, rssMb: memory.stop().rssMb };
-  return run;
+  return { variant, round, cpuMsPerSecond: (cpuMicros(pid) - cpu0) / 1000 / seconds, wakeupsPerSecond: (contextSwitches(pid) - cs0) / seconds, rssMb: memory.stop().rssMb };
 }
 
 async function runDaemon(mode: 'memory' | 'durable', round: number): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), `bitville-idle-${mode}-`));
-  const sink = forkModule('./http-sink.js', {});
-  const { port } = (await nextMessage<HttpSinkMessage>(sink, (m) => m.type === 'listening', 10_000, 'http sink')) as Extract<HttpSinkMessage, { type: 'listening' }>;
+  const sink = await startHttpSink();
   let daemon: Awaited<ReturnType<typeof startBenchDaemon>> | undefined;
   try {
     // The default configuration, forwarding to a listener that is up: what a web server runs.
-    daemon = await startBenchDaemon(dir, { buffer: { mode }, forward: { url: `http://127.0.0.1:${port}`, token: 'bench' } });
+    daemon = await startBenchDaemon(dir, { buffer: { mode }, forward: { url: sink.url, token: 'bench' } });
     return await measure(mode, round, daemon.pid);
   } finally {
     await daemon?.stop();
-    await stopChild(sink);
+    await stopChild(sink.child);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -49,18 +49,21 @@ export function peakRssBytes(pid: number): number {
   return total > 0 ? total : Number.NaN;
 }
 
+/** The thread ids of pid (/proc/<pid>/task); none once it exited. */
+function taskIds(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+}
+
 /** pid and its live descendants (from /proc/<pid>/task/<tid>/children). */
 export function processTree(pid: number): number[] {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
     const p = out[i] as number;
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${p}/task`);
-    } catch {
-      continue;
-    }
-    for (const t of tasks) {
+    for (const t of taskIds(p)) {
       try {
         for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
       } catch {
@@ -78,13 +81,7 @@ export function processTree(pid: number): number[] {
 export function contextSwitches(pid: number): number {
   let total = 0;
   for (const p of processTree(pid)) {
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${p}/task`);
-    } catch {
-      continue; // exited meanwhile
-    }
-    for (const t of tasks) {
+    for (const t of taskIds(p)) {
       try {
         const status = readFileSync(`/proc/${p}/task/${t}/status`, 'utf8');
         for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)/gm)) total += Number(m[1]);
