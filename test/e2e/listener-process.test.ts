@@ -1,57 +1,24 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
-import { waitFor } from '../helpers/wait-for.js';
+import { spawnListener } from '../helpers/listener-process.js';
 
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname; // dist/test/e2e -> dist/src/cli
 const dirs: string[] = [];
-const procs = new Set<ChildProcess>();
 after(() => {
-  for (const p of procs) p.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-interface ListenerProcess {
-  proc: ChildProcess;
-  url: string;
-  dataDir: string;
-  output(): string;
-  exited: Promise<number | string>;
-}
 
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'bitville-listener-e2e-'));
   dirs.push(d);
   return d;
-}
-
-/** `bitville-apm listener` as a real process on a free port; the URL comes from <dataDir>/listener.json. */
-async function spawnListener(dir: string, config: Record<string, unknown>, args: string[] = []): Promise<ListenerProcess> {
-  const dataDir = join(dir, 'data');
-  const file = join(dir, 'listener.yaml');
-  writeFileSync(file, stringify({ listen: '127.0.0.1:0', dataDir, ...config }));
-  const proc = spawn(process.execPath, [CLI, 'listener', '--config', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.add(proc);
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, signal) => (procs.delete(proc), resolve(code ?? signal ?? -1))));
-  const state = await Promise.race([
-    waitFor(() => {
-      const s = JSON.parse(readFileSync(join(dataDir, 'listener.json'), 'utf8')) as { pid: number; url: string };
-      return s.pid === proc.pid ? s : null;
-    }, { timeoutMs: 15_000, what: 'listener.json of the new listener' }),
-    exited.then((code) => {
-      throw new Error(`listener exited (${code}) before it was ready:\n${out}`);
-    }),
-  ]);
-  return { proc, url: state.url, dataDir, output: () => out, exited };
 }
 
 const auth = { Authorization: 'Bearer secret-token' };

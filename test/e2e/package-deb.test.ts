@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, chownSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tempDir } from '../helpers/daemon-process.js';
@@ -15,6 +15,7 @@ import { REPO } from '../helpers/php-fpm.js';
 import { skipUnlessRequired } from '../helpers/require-all.js';
 import { lineFor } from '../helpers/profiles.js';
 import { sendOnce } from '../helpers/socket-client.js';
+import { spawnTracked } from '../helpers/tracked-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 function missingTools(): string | false {
@@ -24,10 +25,8 @@ function missingTools(): string | false {
   return process.getuid?.() === 0 ? false : skipUnlessRequired('installing into a root and chroot need root');
 }
 
-const running = new Set<ChildProcess>();
 const mounts: string[] = [];
 after(() => {
-  for (const p of running) if (p.pid) process.kill(-p.pid, 'SIGKILL');
   for (const m of mounts) spawnSync('umount', ['-l', m]);
 });
 
@@ -125,19 +124,14 @@ describe('Debian package', { skip: missingTools() }, () => {
     const conf = join(root, 'etc/bitville-apm/daemon.yaml');
     writeFileSync(conf, readFileSync(conf, 'utf8').replace(/^health: .*$/m, 'health: "127.0.0.1:0"   # edited by the test'));
     const start = async () => {
-      const proc = spawn('chroot', [`--userspec=${uid}:${gid}`, root, ...execStart.split(' ')], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
-      running.add(proc);
-      let output = '';
-      proc.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      proc.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      const exited = new Promise<number | string>((r) => proc.on('exit', (code, sig) => (running.delete(proc), r(code ?? sig ?? -1))));
+      const { proc, exited, output } = spawnTracked('chroot', [`--userspec=${uid}:${gid}`, root, ...execStart.split(' ')], { detached: true, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
       const stateFile = join(root, 'var/lib/bitville-apm/state/daemon.json');
       const info = await waitFor(() => {
         const s = JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number; health: string };
         return s.pid === proc.pid || existsSync(`/proc/${s.pid}`) ? s : null;
-      }, { timeoutMs: 20_000, what: `the packaged daemon to be ready: ${output}` });
+      }, { timeoutMs: 20_000, what: `the packaged daemon to be ready: ${output()}` });
       const accepted = async () => ((await (await fetch(`http://${info.health}/health`)).json()) as { stats: { ingest: { accepted: number } } }).stats.ingest.accepted;
-      return { proc, exited, accepted, output: () => output };
+      return { proc, exited, accepted, output };
     };
     const first = await start();
     const socket = join(root, 'run/bitville-apm/daemon.sock');

@@ -2,11 +2,11 @@
  * `bitville-apm up --demo` (and `up` with a real PHP app): what a newcomer runs first.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI, tempDir } from '../helpers/daemon-process.js';
+import { spawnTracked } from '../helpers/tracked-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { listenerApi, phpMissing, startPhpApp } from './php-harness.js';
 
@@ -18,18 +18,13 @@ interface UpInfo {
   phpInclude: string | null;
 }
 
-async function startUp(dir: string, extra: string[]): Promise<{ info: UpInfo; out: () => string; stop(): Promise<number | null> }> {
-  const proc: ChildProcess = spawn(process.execPath, [CLI, 'up', '--dir', dir, '--listen', '127.0.0.1:0', '--health', '127.0.0.1:0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  process.on('exit', () => proc.kill('SIGKILL'));
-  await waitFor(() => out.includes('Bitville APM is up.'), { timeoutMs: 30_000, what: `up to print its summary; output so far:\n${out}` });
+async function startUp(dir: string, extra: string[]): Promise<{ info: UpInfo; out: () => string; stop(): Promise<number | string> }> {
+  const { proc, output: out, exited } = spawnTracked(process.execPath, [CLI, 'up', '--dir', dir, '--listen', '127.0.0.1:0', '--health', '127.0.0.1:0', ...extra]);
+  await waitFor(() => out().includes('Bitville APM is up.'), { timeoutMs: 30_000, what: `up to print its summary; output so far:\n${out()}` });
   const info = JSON.parse(readFileSync(join(dir, 'up.json'), 'utf8')) as UpInfo;
   return {
     info,
-    out: () => out,
+    out,
     async stop() {
       proc.kill('SIGTERM');
       return exited;

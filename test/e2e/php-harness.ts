@@ -2,13 +2,14 @@
  * Shared rig for the PHP client's e2e tests (test/e2e/php-*.test.ts): the test app under
  * `php -S`, a fake daemon socket, and listener reads. Not a test file itself.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { freePort, spawnListener, type ListenerHandle } from '../helpers/listener-process.js';
+import { spawnTracked } from '../helpers/tracked-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { skipUnlessRequired } from '../helpers/require-all.js';
 
@@ -33,21 +34,6 @@ export function phpHasExtension(name: string): boolean {
   return r.stdout === '1';
 }
 
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const p of running) killGroup(p, 'SIGKILL');
-});
-
-/** php -S with PHP_CLI_SERVER_WORKERS forks workers that outlive a killed parent: those run in their own process group. */
-function killGroup(p: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (p.pid !== undefined && groups.has(p)) process.kill(-p.pid, signal);
-    else p.kill(signal);
-  } catch {
-    // already gone
-  }
-}
-const groups = new WeakSet<ChildProcess>();
 
 export interface PhpApp {
   url: string;
@@ -64,22 +50,12 @@ export async function startPhpApp(dir: string, env: Record<string, string>, phpA
   const port = await freePort();
   const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, APP_DB: join(dir, 'app.sqlite'), BITVILLE_APM_CONFIG: join(dir, 'no-such.ini'), ...env };
   const workers = childEnv.PHP_CLI_SERVER_WORKERS !== undefined;
-  const proc = spawn('php', [...phpArgs, '-S', `127.0.0.1:${port}`, router], { cwd: REPO, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: workers });
-  running.add(proc);
-  if (workers) groups.add(proc);
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((resolve) =>
-    proc.on('exit', () => {
-      running.delete(proc);
-      resolve();
-    }),
-  );
+  // php -S with PHP_CLI_SERVER_WORKERS forks workers that outlive a killed parent: those run in their own process group.
+  const php = spawnTracked('php', [...phpArgs, '-S', `127.0.0.1:${port}`, router], { cwd: REPO, env: childEnv, detached: workers });
   const url = `http://127.0.0.1:${port}`;
   const app: PhpApp = {
     url,
-    output: () => out,
+    output: php.output,
     async get(path, init) {
       const started = performance.now();
       const res = await fetch(url + path, init);
@@ -87,11 +63,11 @@ export async function startPhpApp(dir: string, env: Record<string, string>, phpA
       return { status: res.status, body, ms: performance.now() - started };
     },
     async stop() {
-      killGroup(proc, 'SIGTERM');
-      await exited;
+      php.kill('SIGTERM');
+      await php.exited;
     },
   };
-  await waitFor(async () => (await fetch(`${url}/nothing-here`)).status === 404, { timeoutMs: 10_000, what: `php -S on ${url}:\n${out}` });
+  await waitFor(async () => (await fetch(`${url}/nothing-here`)).status === 404, { timeoutMs: 10_000, what: `php -S on ${url}:\n${php.output()}` });
   return app;
 }
 

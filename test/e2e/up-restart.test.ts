@@ -4,12 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, tempDir } from '../helpers/daemon-process.js';
 import { profile } from '../helpers/profiles.js';
 import { sendOverConnections } from '../helpers/socket-client.js';
+import { spawnTracked } from '../helpers/tracked-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 function readPid(file: string): number | null {
@@ -22,13 +22,9 @@ function readPid(file: string): number | null {
 
 test('`up` restarts a SIGKILLed daemon while its listener stays up, and profiles flow again', async () => {
   const upDir = join(tempDir('bitville-up-restart-'), '.bitville');
-  const up = spawn(process.execPath, [CLI, 'up', '--dir', upDir, '--listen', '127.0.0.1:0', '--health', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  up.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  up.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((r) => up.on('exit', (code) => r(code)));
+  const { proc: up, output, exited } = spawnTracked(process.execPath, [CLI, 'up', '--dir', upDir, '--listen', '127.0.0.1:0', '--health', '127.0.0.1:0']);
   try {
-    await waitFor(() => out.includes('Bitville APM is up.'), { timeoutMs: 30_000, what: `up to print its summary:\n${out}` });
+    await waitFor(() => output().includes('Bitville APM is up.'), { timeoutMs: 30_000, what: `up to print its summary:\n${output()}` });
     const info = JSON.parse(readFileSync(join(upDir, 'up.json'), 'utf8')) as { socket: string; listenerUrl: string; token: string; health: string };
     const listenerPid = readPid(join(upDir, 'listener', 'listener.json'));
     const daemonFile = join(upDir, 'daemon', 'state', 'daemon.json');
@@ -42,10 +38,10 @@ test('`up` restarts a SIGKILLed daemon while its listener stays up, and profiles
     const secondDaemon = await waitFor(() => {
       const pid = readPid(daemonFile);
       return pid !== null && pid !== firstDaemon ? pid : null;
-    }, { timeoutMs: 20_000, what: `a new daemon; up said:\n${out}` });
+    }, { timeoutMs: 20_000, what: `a new daemon; up said:\n${output()}` });
     assert.ok(await listenerHealthy());
     assert.equal(readPid(join(upDir, 'listener', 'listener.json')), listenerPid, 'the listener was not restarted');
-    assert.match(out, /daemon exited unexpectedly \(SIGKILL\); restarting it in \d+ ms/);
+    assert.match(output(), /daemon exited unexpectedly \(SIGKILL\); restarting it in \d+ ms/);
 
     // Same health address (pinned after the first start) and the same socket path.
     const health = await waitFor(async () => {
@@ -63,5 +59,5 @@ test('`up` restarts a SIGKILLed daemon while its listener stays up, and profiles
   } finally {
     up.kill('SIGTERM');
   }
-  assert.equal(await exited, 0, out);
+  assert.equal(await exited, 0, output());
 });

@@ -1,31 +1,12 @@
-import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { signal, spawnTracked, track } from './tracked-process.js';
 import { waitFor } from './wait-for.js';
 
 export const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname; // dist/test/helpers -> dist/src/cli
-
-const running = new Set<ChildProcess>();
-// A failed assertion must not leave processes behind: they hold sockets and ports, and a live
-// child keeps the test file's process (and so the whole run) from ever finishing.
-after(() => {
-  for (const p of running) killGroup(p);
-});
-process.on('exit', () => {
-  for (const p of running) killGroup(p);
-});
-
-/** SIGKILL for the daemon's whole process group: the supervisor and its worker, like a host crash. */
-function killGroup(p: ChildProcess): void {
-  try {
-    if (p.pid !== undefined) process.kill(-p.pid, 'SIGKILL');
-  } catch {
-    p.kill('SIGKILL');
-  }
-}
 
 export interface DaemonHandle {
   proc: ChildProcess;
@@ -101,17 +82,7 @@ export function launchDaemon(dir: string, config: Record<string, unknown> = {}, 
   const file = join(dir, 'daemon.yaml');
   writeFileSync(file, stringify({ ...base, ...config }));
   // Its own process group, so a test's SIGKILL takes the worker down with the supervisor.
-  const proc = spawn(process.execPath, [CLI, 'daemon', '--config', file, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  running.add(proc);
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | string>((resolve) =>
-    proc.on('exit', (code, signal) => {
-      running.delete(proc);
-      resolve(code ?? signal ?? -1);
-    }),
-  );
+  const { proc, output, exited } = spawnTracked(process.execPath, [CLI, 'daemon', '--config', file, ...extraArgs], { detached: true });
   const dataDir = String((config.dataDir as string | undefined) ?? base.dataDir);
   const socketPath = String((config.socket as string | undefined) ?? base.socket);
   const ready = async (): Promise<DaemonHandle> => {
@@ -124,12 +95,12 @@ export function launchDaemon(dir: string, config: Record<string, unknown> = {}, 
         { timeoutMs: 15_000, what: 'daemon.json of the new daemon' },
       ),
       exited.then((code) => {
-        throw new Error(`daemon exited (${code}) before it was ready:\n${out}`);
+        throw new Error(`daemon exited (${code}) before it was ready:\n${output()}`);
       }),
     ]);
-    return daemonHandle(proc, dir, dataDir, socketPath, `http://${info.health}`, info.udp, () => out, exited);
+    return daemonHandle(proc, dir, dataDir, socketPath, `http://${info.health}`, info.udp, output, exited);
   };
-  return { proc, dir, dataDir, socketPath, output: () => out, exited, ready };
+  return { proc, dir, dataDir, socketPath, output, exited, ready };
 }
 
 function daemonHandle(
@@ -165,7 +136,7 @@ function daemonHandle(
       if (typeof pid !== 'number') throw new Error('no worker is running');
       return pid;
     },
-    kill: (signal) => (signal === 'SIGKILL' ? killGroup(proc) : proc.kill(signal)),
+    kill: (sig) => (sig === 'SIGKILL' ? signal(proc, 'SIGKILL') : proc.kill(sig)), // the whole group, like a host crash
     exited,
   };
   return handle;
@@ -174,15 +145,11 @@ function daemonHandle(
 /** Runs the CLI to completion and returns its exit code and output. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    running.add(p);
+    const p = track(spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env }));
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('exit', (code) => {
-      running.delete(p);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
+    p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }

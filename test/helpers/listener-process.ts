@@ -1,22 +1,12 @@
-import { after } from 'node:test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { spawnTracked } from './tracked-process.js';
 import { waitFor } from './wait-for.js';
 
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname; // dist/test/helpers -> dist/src/cli
-const running = new Set<ChildProcess>();
-// A failed assertion must not leave listeners behind holding ports and SQLite files.
-// A failed assertion must not leave processes behind: they hold sockets and ports, and a live
-// child keeps the test file's process (and so the whole run) from ever finishing.
-after(() => {
-  for (const p of running) p.kill('SIGKILL');
-});
-process.on('exit', () => {
-  for (const p of running) p.kill('SIGKILL');
-});
 
 export interface ListenerHandle {
   proc: ChildProcess;
@@ -48,17 +38,7 @@ export async function spawnListener(dir: string, config: Record<string, unknown>
   const dataDir = join(dir, 'data');
   const file = join(dir, 'listener.yaml');
   writeFileSync(file, stringify({ listen: '127.0.0.1:0', dataDir, ...config }));
-  const proc = spawn(process.execPath, [CLI, 'listener', '--config', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  running.add(proc);
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | string>((resolve) =>
-    proc.on('exit', (code, signal) => {
-      running.delete(proc);
-      resolve(code ?? signal ?? -1);
-    }),
-  );
+  const { proc, output, exited } = spawnTracked(process.execPath, [CLI, 'listener', '--config', file, ...args], { env });
   const state = await Promise.race([
     waitFor(
       () => {
@@ -68,8 +48,8 @@ export async function spawnListener(dir: string, config: Record<string, unknown>
       { timeoutMs: 15_000, what: 'listener.json of the new listener' },
     ),
     exited.then((code) => {
-      throw new Error(`listener exited (${code}) before it was ready:\n${out}`);
+      throw new Error(`listener exited (${code}) before it was ready:\n${output()}`);
     }),
   ]);
-  return { proc, url: state.url, dataDir, output: () => out, exited };
+  return { proc, url: state.url, dataDir, output, exited };
 }

@@ -1,21 +1,14 @@
-import { after } from 'node:test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ackReplyLine, parseControlLine } from '../../src/shared/protocol/control-lines.js';
 import { sumSeries } from './prometheus-text.js';
+import { spawnTracked } from './tracked-process.js';
 import { waitFor } from './wait-for.js';
 
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname; // dist/test/helpers -> dist/src/cli
-const running = new Set<ChildProcess>();
-after(() => {
-  for (const p of running) p.kill('SIGKILL');
-});
-process.on('exit', () => {
-  for (const p of running) p.kill('SIGKILL');
-});
 
 export interface AgentRecordSeen {
   correlation_id: string;
@@ -39,27 +32,17 @@ export interface PgAgentHandle {
 export async function spawnPgAgent(dir: string, config: Record<string, unknown>): Promise<PgAgentHandle> {
   const file = join(dir, 'pg-agent.yaml');
   writeFileSync(file, stringify({ health: '127.0.0.1:0', log: { level: 'info' }, ...config }));
-  const proc = spawn(process.execPath, [CLI, 'pg-agent', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(proc);
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | string>((resolve) =>
-    proc.on('exit', (code, signal) => {
-      running.delete(proc);
-      resolve(code ?? signal ?? -1);
-    }),
-  );
+  const { proc, output, exited } = spawnTracked(process.execPath, [CLI, 'pg-agent', '--config', file]);
   const health = await Promise.race([
-    waitFor(() => /"health":"([^"]+)"[^\n]*pg-agent started/.exec(out)?.[1], { timeoutMs: 15_000, what: 'the "pg-agent started" log line' }),
+    waitFor(() => /"health":"([^"]+)"[^\n]*pg-agent started/.exec(output())?.[1], { timeoutMs: 15_000, what: 'the "pg-agent started" log line' }),
     exited.then((code) => {
-      throw new Error(`pg-agent exited (${code}) before it was ready:\n${out}`);
+      throw new Error(`pg-agent exited (${code}) before it was ready:\n${output()}`);
     }),
   ]);
   const handle: PgAgentHandle = {
     proc,
     health,
-    output: () => out,
+    output,
     exited,
     async getHealth() {
       const res = await fetch(`http://${health}/health`);

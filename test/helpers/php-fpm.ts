@@ -3,12 +3,12 @@
  * with its own config files (never the system's services): FPM workers run as www-data with
  * `clear_env = yes`, and the client's settings come through `env[...]` lines as in production.
  */
-import { after } from 'node:test';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './listener-process.js';
+import { spawnTracked, type TrackedProcess } from './tracked-process.js';
 import { waitFor } from './wait-for.js';
 import { skipUnlessRequired } from './require-all.js';
 
@@ -27,20 +27,6 @@ export function fpmMissing(): string | false {
   return false;
 }
 
-const running = new Set<ChildProcess>();
-function killGroup(p: ChildProcess): void {
-  try {
-    if (p.pid !== undefined) process.kill(-p.pid, 'SIGKILL'); // master and its workers
-  } catch {
-    p.kill('SIGKILL');
-  }
-}
-after(() => {
-  for (const p of running) killGroup(p);
-});
-process.on('exit', () => {
-  for (const p of running) killGroup(p);
-});
 
 export interface FpmOptions {
   /** `env[NAME] = value` lines, written exactly as given (quote values yourself, as a pool file would). */
@@ -132,20 +118,9 @@ function writeNginxConfig(dir: string, port: number, script: string): string {
   return file;
 }
 
-function start(bin: string, args: string[]): { proc: ChildProcess; exited: Promise<number | string>; out: () => string } {
-  // Own process group: a SIGKILL in the cleanup takes the workers with the master.
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  running.add(proc);
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | string>((resolve) =>
-    proc.on('exit', (code, signal) => {
-      running.delete(proc);
-      resolve(code ?? signal ?? -1);
-    }),
-  );
-  return { proc, exited, out: () => out };
+/** Own process group: a SIGKILL in the cleanup takes the workers with the master. */
+function start(bin: string, args: string[]): TrackedProcess {
+  return spawnTracked(bin, args, { detached: true });
 }
 
 /** A directory www-data can enter (mkdtemp makes 0700 ones); `writable` also lets it write there. */
@@ -182,7 +157,7 @@ export async function startFpmSite(dir: string, o: FpmOptions = {}): Promise<Fpm
   try {
     await waitFor(async () => (await fetch(`${url}/nothing-here`)).status < 500, { timeoutMs: 15_000, what: `nginx + php-fpm on ${url} (502 until FPM listens)` });
   } catch (err) {
-    const logs = `fpm: ${fpm.out()}${site.fpmLog()}\nnginx: ${nginx.out()}${read('nginx-error.log')}`;
+    const logs = `fpm: ${fpm.output()}${site.fpmLog()}\nnginx: ${nginx.output()}${read('nginx-error.log')}`;
     await site.stop();
     throw new Error(`${(err as Error).message}\n${logs}`);
   }
