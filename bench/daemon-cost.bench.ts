@@ -18,11 +18,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { forkModule, nextMessage, stopChild } from './lib/child.js';
+import { stopChild } from './lib/child.js';
 import { startBenchDaemon } from './lib/delivery-daemon.js';
 import { startHttpSink } from './lib/http-sink-process.js';
 import { cpuMicros, sampleMemory, type MemoryPeaks } from './lib/proc.js';
-import type { SenderConfig, SenderMessage, SenderResult } from './lib/sender.js';
+import type { SenderResult } from './lib/sender.js';
+import { startSenderFleet, type SenderFleet } from './lib/sender-fleet.js';
 import { startServer, syslogNgInstalled } from './lib/servers.js';
 import { fmt, median, table } from './lib/stats.js';
 import { gitCommit } from './lib/git-commit.js';
@@ -67,36 +68,10 @@ interface Run {
   failed: number;
 }
 
-async function startSenders(socket: string, total: number, concurrency: number): Promise<{ go(): Promise<SenderResult[]> }> {
-  const tag = runTag++;
-  const n = Math.min(4, concurrency); // sender processes; together they keep `concurrency` connections in flight
-  const senders = Array.from({ length: n }, (_, i) => {
-    const c: SenderConfig = {
-      socket,
-      count: Math.floor(total / n) + (i < total % n ? 1 : 0),
-      concurrency: Math.max(1, Math.round(concurrency / n)),
-      ratePerSec: 0,
-      offsetMs: 0,
-      index: i,
-      runTag: tag,
-      sizeBytes: cfg.size,
-    };
-    return forkModule('./sender.js', { BENCH_SENDER: JSON.stringify(c) });
-  });
-  await Promise.all(senders.map((s, i) => nextMessage<SenderMessage>(s, (m) => m.type === 'ready', 20_000, `sender ${i}`)));
-  return {
-    async go() {
-      const done = senders.map((s, i) => nextMessage<SenderMessage>(s, (m) => m.type === 'done' || m.type === 'error', 600_000, `sender ${i}`));
-      for (const s of senders) s.send({ type: 'go' });
-      try {
-        const results = await Promise.all(done);
-        for (const r of results) if (r.type === 'error') throw new Error(`sender failed: ${r.message}`);
-        return results as SenderResult[];
-      } finally {
-        for (const s of senders) await stopChild(s, 2_000);
-      }
-    },
-  };
+/** Up to 4 sender processes that together keep `concurrency` connections in flight. */
+function startSenders(socket: string, total: number, concurrency: number): ReturnType<typeof startSenderFleet> {
+  const processes = Math.min(4, concurrency);
+  return startSenderFleet({ socket, total, processes, concurrency: Math.max(1, Math.round(concurrency / processes)), ratePerSec: 0, sizeBytes: cfg.size, runTag: runTag++ });
 }
 
 
@@ -105,13 +80,14 @@ async function runDaemon(variant: Exclude<Variant, 'syslog-ng'>, concurrency: nu
   const sink = await startHttpSink();
   const [mode, compression] = variant.split('-') as ['memory' | 'durable', 'gzip' | 'none'];
   let daemon: Awaited<ReturnType<typeof startBenchDaemon>> | undefined;
+  let senders: SenderFleet | undefined;
   try {
     daemon = await startBenchDaemon(
       dir,
       { buffer: { mode }, forward: { url: sink.url, token: 'bench', compression } },
       cfg.workerNodeArgs.split(' ').filter(Boolean),
     );
-    const senders = await startSenders(daemon.socket, cfg.messages, concurrency);
+    senders = await startSenders(daemon.socket, cfg.messages, concurrency);
     const memory = sampleMemory(daemon.pid);
     const cpu0 = cpuMicros(daemon.pid);
     const t0 = Date.now();
@@ -123,6 +99,7 @@ async function runDaemon(variant: Exclude<Variant, 'syslog-ng'>, concurrency: nu
     const spool = { segments: await daemon.counter('bitville_daemon_spool_segments_written_total'), fsyncs: await daemon.counter('bitville_daemon_spool_fsyncs_total') };
     return result(variant, concurrency, round, t0, tSent, tLast, cpuUs, memory.stop(), sent, spool);
   } finally {
+    await senders?.stop();
     await daemon?.stop(); // a daemon that failed to start leaves no sink behind either
     await stopChild(sink.child);
     rmSync(dir, { recursive: true, force: true });
@@ -132,8 +109,9 @@ async function runDaemon(variant: Exclude<Variant, 'syslog-ng'>, concurrency: nu
 async function runSyslogNg(concurrency: number, round: number): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'bitville-cost-sng-'));
   const server = await startServer('syslog-ng', { dir, daemonNodeArgs: [] });
+  let senders: SenderFleet | undefined;
   try {
-    const senders = await startSenders(server.socket, cfg.messages, concurrency);
+    senders = await startSenders(server.socket, cfg.messages, concurrency);
     const memory = sampleMemory(server.pid);
     const cpu0 = cpuMicros(server.pid);
     const t0 = Date.now();
@@ -145,6 +123,7 @@ async function runSyslogNg(concurrency: number, round: number): Promise<Run> {
     const cpuUs = cpuMicros(server.pid) - cpu0;
     return result('syslog-ng', concurrency, round, t0, tSent, tLast, cpuUs, memory.stop(), sent, null);
   } finally {
+    await senders?.stop();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }

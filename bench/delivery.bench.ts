@@ -28,7 +28,8 @@ import { forkModule, nextMessage, sleep, stopChild } from './lib/child.js';
 import { startBenchDaemon, type BenchDaemon } from './lib/delivery-daemon.js';
 import { buildProfileTemplate, correlationId, messageFor } from './lib/payload.js';
 import { cpuMicros, peakRssBytes, sampleMemory, type MemoryPeaks } from './lib/proc.js';
-import type { SenderConfig, SenderMessage, SenderResult } from './lib/sender.js';
+import type { SenderResult } from './lib/sender.js';
+import { startSenderFleet } from './lib/sender-fleet.js';
 import { startServer, syslogNgInstalled } from './lib/servers.js';
 import { fmt, median, table } from './lib/stats.js';
 import { gitCommit } from './lib/git-commit.js';
@@ -92,36 +93,10 @@ async function startSink(): Promise<Sink> {
   };
 }
 
-/** Forks the senders, waits until they are ready, starts them together; resolves when all are done. */
-async function send(socket: string, total: number): Promise<{ go: () => Promise<SenderResult[]> }> {
-  const tag = runTag++;
-  const senders = Array.from({ length: cfg.senders }, (_, i) => {
-    const c: SenderConfig = {
-      socket,
-      count: Math.floor(total / cfg.senders) + (i < total % cfg.senders ? 1 : 0),
-      concurrency: cfg.concurrency,
-      ratePerSec: 0,
-      offsetMs: 0,
-      index: i,
-      runTag: tag,
-      sizeBytes: cfg.size,
-    };
-    return forkModule('./sender.js', { BENCH_SENDER: JSON.stringify(c) });
-  });
-  await Promise.all(senders.map((s, i) => nextMessage<SenderMessage>(s, (m) => m.type === 'ready', 20_000, `sender ${i}`)));
-  return {
-    async go() {
-      const done = senders.map((s, i) => nextMessage<SenderMessage>(s, (m) => m.type === 'done' || m.type === 'error', 600_000, `sender ${i}`));
-      for (const s of senders) s.send({ type: 'go' });
-      try {
-        const results = await Promise.all(done);
-        for (const r of results) if (r.type === 'error') throw new Error(`sender failed: ${r.message}`);
-        return results as SenderResult[];
-      } finally {
-        for (const s of senders) await stopChild(s, 2_000);
-      }
-    },
-  };
+/** Forks the senders and waits until they are ready; `go()` starts them together and stops them once all are done. */
+async function send(socket: string, total: number): Promise<{ go(): Promise<SenderResult[]> }> {
+  const fleet = await startSenderFleet({ socket, total, processes: cfg.senders, concurrency: cfg.concurrency, ratePerSec: 0, sizeBytes: cfg.size, runTag: runTag++ });
+  return { go: () => fleet.go().finally(() => fleet.stop()) };
 }
 
 interface Throughput {

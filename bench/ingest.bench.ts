@@ -22,10 +22,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { forkModule, nextMessage, stopChild } from './lib/child.js';
 import { cpuMicros, peakRssBytes } from './lib/proc.js';
 import { buildProfileTemplate } from './lib/payload.js';
-import type { SenderConfig, SenderMessage, SenderResult } from './lib/sender.js';
+import { startSenderFleet, type SenderFleet } from './lib/sender-fleet.js';
 import { startServer, syslogNgInstalled, type VariantName } from './lib/servers.js';
 import { fmt, median, percentile, table } from './lib/stats.js';
 import { gitCommit } from './lib/git-commit.js';
@@ -99,31 +98,21 @@ async function runOne(variant: VariantName, shape: Shape, round: number): Promis
   const daemonNodeArgs = cfg.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`] : [];
   const server = await startServer(variant, { dir, daemonNodeArgs });
   const total = shape === 'throughput' ? cfg.messages : Math.round(cfg.rate * cfg.rateSeconds);
-  const tag = runTag++;
-  const senders = Array.from({ length: cfg.senders }, (_, i) => {
-    const count = Math.floor(total / cfg.senders) + (i < total % cfg.senders ? 1 : 0);
-    const c: SenderConfig = {
-      socket: server.socket,
-      count,
-      concurrency: cfg.concurrency,
-      ratePerSec: shape === 'rate' ? cfg.rate / cfg.senders : 0,
-      offsetMs: shape === 'rate' ? (i * 1000) / cfg.rate : 0,
-      index: i,
-      runTag: tag,
-      sizeBytes: cfg.size,
-    };
-    return forkModule('./sender.js', { BENCH_SENDER: JSON.stringify(c) });
-  });
+  let senders: SenderFleet | undefined;
   try {
-    await Promise.all(senders.map((s, i) => nextMessage<SenderMessage>(s, (m) => m.type === 'ready', 20_000, `sender ${i}`)));
-    const done = senders.map((s, i) => nextMessage<SenderMessage>(s, (m) => m.type === 'done' || m.type === 'error', 600_000, `sender ${i}`));
+    senders = await startSenderFleet({
+      socket: server.socket,
+      total,
+      processes: cfg.senders,
+      concurrency: cfg.concurrency,
+      ratePerSec: shape === 'rate' ? cfg.rate : 0,
+      sizeBytes: cfg.size,
+      runTag: runTag++,
+    });
     const cpu0 = cpuMicros(server.pid);
     const t0 = performance.now();
-    for (const s of senders) s.send({ type: 'go' });
-    const results = await Promise.all(done);
+    const sent = await senders.go();
     const tClients = performance.now();
-    for (const r of results) if (r.type === 'error') throw new Error(`sender failed: ${r.message}`);
-    const sent = results as SenderResult[];
     const failed = sent.reduce((n, r) => n + r.failed, 0);
     await server.waitAccepted(total - failed, 120_000);
     const tAccepted = performance.now();
@@ -156,7 +145,7 @@ async function runOne(variant: VariantName, shape: Shape, round: number): Promis
       details,
     };
   } finally {
-    for (const s of senders) await stopChild(s, 2_000);
+    await senders?.stop();
     await server.stop();
     if (cfg.cpuProf && (variant === 'memory' || variant === 'durable')) {
       mkdirSync(profDir, { recursive: true });
