@@ -1,18 +1,6 @@
 import type { Cursor } from '../cursor.js';
+import { likePattern as like, type BuiltSearch } from '../search-page.js';
 import type { SearchQuery } from '../store.js';
-
-export interface BuiltPgSearch {
-  where: string;
-  params: unknown[];
-  /** The same filters without the cursor, for the total. */
-  countWhere: string;
-  countParams: unknown[];
-}
-
-/** `%`, `_` and `\` in user text match themselves. */
-function like(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
 
 /**
  * The SQLite store's search filters (sqlite/search-sql.ts) with numbered parameters.
@@ -23,7 +11,7 @@ function like(text: string): string {
  * - One project is `project = $n`, not `= ANY(…)`: PostgreSQL 15 can walk an index such as
  *   (project, status, ts) in ts order only for an equality, so the page needs no sort.
  */
-export function buildPgSearch(q: SearchQuery, cursor: Cursor | null): BuiltPgSearch {
+export function buildPgSearch(q: SearchQuery, cursor: Cursor | null): BuiltSearch {
   const where: string[] = [];
   const params: unknown[] = [];
   const p = (v: unknown): string => {

@@ -1,11 +1,10 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { encodeCursor } from '../cursor.js';
 import { unpackPayload } from '../payload-codec.js';
 import type { ProjectScope, RequestSummary, SearchPage, Store, StoredActivity, StoredRequest } from '../store.js';
-import { TOTAL_CAP } from '../store.js';
 import type { PgTarget } from './pg-connection.js';
 import { describePgError } from './pg-errors.js';
+import { cappedCountSql, toSearchPage } from '../search-page.js';
 import { insertBatchPg } from './pg-ingest.js';
 import { migrate } from './pg-migrate.js';
 import { PG_SCHEMA_VERSION } from './pg-schema.js';
@@ -95,18 +94,8 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
       const built = buildPgSearch(query, query.cursor ?? null);
       const page = `SELECT ${SUMMARY} FROM requests WHERE ${built.where} ORDER BY ts DESC, id DESC LIMIT $${built.params.length + 1}`;
       const rows = await custom<RequestSummary & { id: number }>(page, [...built.params, query.limit + 1]);
-      const more = rows.length > query.limit;
-      if (more) rows.pop();
-      // Same bounded count as the SQLite store: the newest-first walk stops at TOTAL_CAP + 1 rows.
-      const count = `SELECT count(*) AS n FROM (SELECT 1 FROM requests WHERE ${built.countWhere} ORDER BY ts DESC, id DESC LIMIT ${TOTAL_CAP + 1}) s`;
-      const total = (await custom<{ n: number }>(count, built.countParams))[0]?.n ?? 0;
-      const last = rows[rows.length - 1];
-      return {
-        items: rows.map(({ id: _id, ...summary }) => summary),
-        next_cursor: more && last ? encodeCursor(last.timestamp, last.id) : null,
-        total: Math.min(total, TOTAL_CAP),
-        total_capped: total > TOTAL_CAP,
-      };
+      const total = (await custom<{ n: number }>(cappedCountSql(built.countWhere), built.countParams))[0]?.n ?? 0;
+      return toSearchPage(rows, query.limit, Number(total));
     },
 
     async getRequest(projects: ProjectScope, correlationId: string) {

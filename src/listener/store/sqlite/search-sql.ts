@@ -1,18 +1,6 @@
 import type { Cursor } from '../cursor.js';
+import { likePattern as like, type BuiltSearch } from '../search-page.js';
 import type { SearchQuery } from '../store.js';
-
-export interface BuiltSearch {
-  where: string;
-  params: unknown[];
-  /** The same filters without the cursor, for the total. */
-  countWhere: string;
-  countParams: unknown[];
-}
-
-/** `%`, `_` and `\` in user text match themselves. */
-function like(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
 
 export function buildSearch(q: SearchQuery, cursor: Cursor | null): BuiltSearch {
   const where: string[] = [];

@@ -3,12 +3,11 @@ import type { ExtractedRecord, ProfileRecord } from '../../extract/extract-recor
 import type { BatchRollup } from '../batch-rollup.js';
 import { restoreSamples } from '../lean-records.js';
 import type { InsertResult, ProjectScope, SearchPage, SearchQuery, Store, StoredActivity, StoredRequest } from '../store.js';
-import { TOTAL_CAP } from '../store.js';
 import { migrate } from './migrations.js';
 import { createRollupWriter, MINUTE } from './rollup-writer.js';
 import { createSqliteStats } from './sqlite-stats.js';
-import { encodeCursor } from '../cursor.js';
 import { buildSearch } from './search-sql.js';
+import { cappedCountSql, toSearchPage } from '../search-page.js';
 import { createSqliteExport } from './sqlite-export.js';
 import { ENCODING_CODE, packPayload, unpackPayload, type PackedPayload } from '../payload-codec.js';
 
@@ -177,21 +176,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         ...built.params,
         query.limit + 1,
       ) as (StoredRequest & { id: number })[];
-      const more = rows.length > query.limit;
-      if (more) rows.pop();
-      // The total walks the same newest-first plan as the page and stops at TOTAL_CAP + 1 rows. Without
-      // the ORDER BY, SQLite counted through whichever index fitted the filter best in isolation
-      // (host, duration, url), reading 10-60x more rows than the ts walk on 1M rows (issue 4 bench).
-      const total = cached(`SELECT count(*) FROM (SELECT 1 FROM requests WHERE ${built.countWhere} ORDER BY ts DESC, id DESC LIMIT ${TOTAL_CAP + 1})`)
-        .pluck()
-        .get(...built.countParams) as number;
-      const last = rows[rows.length - 1];
-      return {
-        items: rows.map(({ id: _id, ...summary }) => summary),
-        next_cursor: more && last ? encodeCursor(last.timestamp, last.id) : null,
-        total: Math.min(total, TOTAL_CAP),
-        total_capped: total > TOTAL_CAP,
-      };
+      const total = cached(cappedCountSql(built.countWhere)).pluck().get(...built.countParams) as number;
+      return toSearchPage(rows, query.limit, total);
     },
 
     async getRequest(projects: ProjectScope, correlationId: string) {
