@@ -48,7 +48,7 @@ export interface QueueStats {
   inFlightBytes: number;
 }
 
-/** takeNowAt of a queue that asks for nothing before a full batch (durable mode, not yet active). */
+/** takeNowAt of a queue that asks for nothing before a full batch (the handover queue, before the real one is active). */
 export const ONLY_FULL_BATCHES: Readonly<{ items: number; bytes: number }> = { items: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY };
 
 /** A wait that its owner can give up (the forwarder's linger timer won). */
@@ -80,9 +80,10 @@ export interface Queue {
   /** Resolves once at least `items` items or `bytes` bytes wait to be taken (a full batch). */
   whenFilled(items: number, bytes: number): CancellableWait;
   /**
-   * How much waiting makes a batch worth taking at once, before batchItems / batchBytes: memory
-   * mode answers its memory limits (a full memory buffer taken by an idle forwarder never has to
-   * go to disk); durable mode has its items on disk already and answers Infinity.
+   * How much waiting makes a batch worth taking at once, before batchItems / batchBytes: both
+   * modes answer their memory limits. In memory mode a full memory buffer taken by an idle
+   * forwarder never has to go to disk; in durable mode a sealed segment goes while its read is
+   * still young garbage, instead of waiting for more segments to fill a batch.
    */
   takeNowAt(): { items: number; bytes: number };
   /** True while ingest should stop reading sockets: memory is full and its spill is still being written. */

@@ -74,3 +74,20 @@ test('memory mode: a full memory buffer is ready at once for a waiting forwarder
   assert.equal(q.stats().overflowSegmentsWritten, 0, 'nothing went through the disk');
   await q.stop();
 });
+
+test('durable mode: a segment\'s worth of items (buffer.memoryItems) is ready at once for a waiting forwarder, not after the linger', async () => {
+  const q = await queue('durable', 10);
+  const sleeper = createSleeper();
+  const policy = { batchItems: 500, batchBytes: 4 << 20, lingerMs: 5_000 };
+  for (let round = 0; round < 2; round++) {
+    const started = Date.now();
+    const ready = whenBatchReady(q, policy, sleeper, () => true);
+    for (let i = 0; i < 10; i++) q.offer(item(round * 10 + i), 'unix');
+    assert.equal(await ready, true);
+    assert.ok(Date.now() - started < 1_000, 'ready once a segment is full, not after the 5 s linger');
+    const batch = await q.take(500, 4 << 20);
+    assert.equal(batch?.items.length, 10, 'the whole segment, appended before it counts');
+    await q.ack(batch!);
+  }
+  await q.stop();
+});
