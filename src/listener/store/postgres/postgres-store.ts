@@ -94,7 +94,7 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store>
       const built = buildPgSearch(query, query.cursor ?? null);
       const page = `SELECT ${SUMMARY} FROM requests WHERE ${built.where} ORDER BY ts DESC, id DESC LIMIT $${built.params.length + 1}`;
       const rows = await custom<RequestSummary & { id: number }>(page, [...built.params, query.limit + 1]);
-      const total = (await custom<{ n: number }>(cappedCountSql(built.countWhere), built.countParams))[0]?.n ?? 0;
+      const total = (await custom<{ n: string }>(cappedCountSql(built.countWhere), built.countParams))[0]?.n ?? '0'; // bigint: pg hands it over as text
       return toSearchPage(rows, query.limit, Number(total));
     },
 
