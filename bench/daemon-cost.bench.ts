@@ -69,7 +69,7 @@ interface Run {
 }
 
 /** Up to 4 sender processes that together keep `concurrency` connections in flight. */
-function startSenders(socket: string, total: number, concurrency: number): ReturnType<typeof startSenderFleet> {
+function startSenders(socket: string, total: number, concurrency: number): Promise<SenderFleet> {
   const processes = Math.min(4, concurrency);
   return startSenderFleet({ socket, total, processes, concurrency: Math.max(1, Math.round(concurrency / processes)), ratePerSec: 0, sizeBytes: cfg.size, runTag: runTag++ });
 }

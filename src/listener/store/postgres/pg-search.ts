@@ -1,5 +1,5 @@
 import type { Cursor } from '../cursor.js';
-import { likePattern as like, type BuiltSearch } from '../search-page.js';
+import { likePattern, type BuiltSearch } from '../search-page.js';
 import type { SearchQuery } from '../store.js';
 
 /**
@@ -23,7 +23,7 @@ export function buildPgSearch(q: SearchQuery, cursor: Cursor | null): BuiltSearc
     else if (q.projects.length === 1) where.push(`project = ${p(q.projects[0])}`);
     else where.push(`project = ANY(${p([...q.projects])}::text[])`);
   }
-  if (q.url !== undefined) where.push(`url COLLATE "C" ILIKE ${p(like(q.url))}`);
+  if (q.url !== undefined) where.push(`url COLLATE "C" ILIKE ${p(likePattern(q.url))}`);
   if (q.method !== undefined) where.push(`method = ${p(q.method.toUpperCase())}`);
   if (q.status !== undefined) where.push(`status = ${p(q.status)}`);
   if (q.host !== undefined) where.push(`host = ${p(q.host)}`);
@@ -32,7 +32,7 @@ export function buildPgSearch(q: SearchQuery, cursor: Cursor | null): BuiltSearc
   if (q.from !== undefined) where.push(`ts >= ${p(q.from)}`);
   if (q.to !== undefined) where.push(`ts < ${p(q.to)}`);
   if (q.q !== undefined) {
-    const text = p(like(q.q));
+    const text = p(likePattern(q.q));
     where.push(`(correlation_id = ${p(q.q)} OR url COLLATE "C" ILIKE ${text} OR host COLLATE "C" ILIKE ${text} OR endpoint COLLATE "C" ILIKE ${text})`);
   }
   const countWhere = where.length === 0 ? 'true' : where.join(' AND ');

@@ -1,5 +1,5 @@
 import type { Cursor } from '../cursor.js';
-import { likePattern as like, type BuiltSearch } from '../search-page.js';
+import { likePattern, type BuiltSearch } from '../search-page.js';
 import type { SearchQuery } from '../store.js';
 
 export function buildSearch(q: SearchQuery, cursor: Cursor | null): BuiltSearch {
@@ -11,7 +11,7 @@ export function buildSearch(q: SearchQuery, cursor: Cursor | null): BuiltSearch 
   }
   if (q.url !== undefined) {
     where.push("url LIKE ? ESCAPE '\\'");
-    params.push(like(q.url));
+    params.push(likePattern(q.url));
   }
   if (q.method !== undefined) {
     where.push('method = ?');
@@ -43,7 +43,7 @@ export function buildSearch(q: SearchQuery, cursor: Cursor | null): BuiltSearch 
   }
   if (q.q !== undefined) {
     where.push("(correlation_id = ? OR url LIKE ? ESCAPE '\\' OR host LIKE ? ESCAPE '\\' OR endpoint LIKE ? ESCAPE '\\')");
-    params.push(q.q, like(q.q), like(q.q), like(q.q));
+    params.push(q.q, likePattern(q.q), likePattern(q.q), likePattern(q.q));
   }
   const countWhere = where.length === 0 ? '1' : where.join(' AND ');
   const countParams = [...params];
