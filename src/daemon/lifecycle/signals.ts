@@ -8,6 +8,8 @@ export interface SignalTargets {
   killNow: () => void;
   /** SIGHUP. */
   reload: () => void;
+  /** After an uncaught error, before exiting: the one-process daemon writes its memory to the spool. */
+  flushAfterBug?: () => Promise<void>;
 }
 
 /**
@@ -40,8 +42,13 @@ export function installSignalHandlers(t: SignalTargets): void {
     t.reload();
   });
   const onBug = (err: unknown): void => {
-    t.log.fatal({ err }, 'uncaught error in the supervisor: exiting; the worker flushes its memory to the spool');
-    process.exit(1);
+    const flush = t.flushAfterBug;
+    if (!flush) {
+      t.log.fatal({ err }, 'uncaught error in the supervisor: exiting; the worker flushes its memory to the spool');
+      process.exit(1);
+    }
+    t.log.fatal({ err }, 'uncaught error: flushing memory to the spool and exiting');
+    flush().finally(() => process.exit(1));
   };
   process.on('uncaughtException', onBug);
   process.on('unhandledRejection', onBug);
