@@ -55,13 +55,14 @@ for (const f of execFileSync('find', findArgs, { encoding: 'utf8' }).split('\n')
 mkdirSync(join(opt, 'node', 'bin'), { recursive: true });
 cpSync(process.execPath, join(opt, 'node', 'bin', 'node'));
 chmodSync(join(opt, 'node', 'bin', 'node'), 0o755);
-file(join(stage, 'usr', 'bin', name), `#!/bin/sh\n# Bitville APM with its bundled Node runtime (/opt/${name}/node).\nexec /opt/${name}/node/bin/node /opt/${name}/dist/src/cli/main.js "$@"\n`, 0o755);
+file(join(stage, 'usr', 'bin', name), `#!/bin/sh\n# Bitville APM with its bundled Node runtime (/opt/${name}/node).\n# BITVILLE_APM_NODE_FLAGS: V8 flags (the daemon's unit sets them), split into words.\nexec /opt/${name}/node/bin/node $BITVILLE_APM_NODE_FLAGS /opt/${name}/dist/src/cli/main.js "$@"\n`, 0o755);
 
 // systemd units: the repository's (written for an npm install), pointed at /usr/bin/bitville-apm.
-const units = ['daemon', 'listener', 'pg-agent'].map((r) => `${name}-${r}.service`).filter((u) => existsSync(join(repo, 'deploy', 'systemd', u)));
+// The daemon's .socket ships disabled: enabling it makes the daemon one socket-activated process.
+const units = [...['daemon', 'listener', 'pg-agent'].map((r) => `${name}-${r}.service`), `${name}-daemon.socket`].filter((u) => existsSync(join(repo, 'deploy', 'systemd', u)));
 for (const u of units) {
   const text = readFileSync(join(repo, 'deploy', 'systemd', u), 'utf8')
-    .replace(/\/usr\/bin\/node \/usr\/lib\/node_modules\/bitville-apm\/dist\/src\/cli\/main\.js/g, `/usr/bin/${name}`)
+    .replace(/\/usr\/bin\/node (\$BITVILLE_APM_NODE_FLAGS )?\/usr\/lib\/node_modules\/bitville-apm\/dist\/src\/cli\/main\.js/g, `/usr/bin/${name}`)
     .replace(/file:\/\/\/usr\/lib\/node_modules\/bitville-apm\//g, `file:///opt/${name}/`)
     .replace(/^# {3}(useradd|install -m).*\n/gm, ''); // the package does those steps
   file(join(stage, 'lib', 'systemd', 'system', u), text);

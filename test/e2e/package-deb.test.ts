@@ -112,6 +112,12 @@ describe('Debian package', { skip: missingTools() }, () => {
     for (const u of ['bitville-apm-daemon.service', 'bitville-apm-listener.service']) {
       assert.equal(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants', u)), `/lib/systemd/system/${u}`);
     }
+    // The README's optional one-process daemon: systemd holds the socket (docs/daemon.md).
+    assert.ok(units.includes('bitville-apm-daemon.socket'), 'the .socket unit ships');
+    assert.ok(!existsSync(join(root, 'etc/systemd/system/sockets.target.wants/bitville-apm-daemon.socket')), 'it ships disabled');
+    const socketEnabled = spawnSync('systemctl', [`--root=${root}`, 'enable', 'bitville-apm-daemon.socket'], { encoding: 'utf8' });
+    assert.equal(socketEnabled.status, 0, socketEnabled.stderr);
+    assert.equal(readlinkSync(join(root, 'etc/systemd/system/sockets.target.wants/bitville-apm-daemon.socket')), '/lib/systemd/system/bitville-apm-daemon.socket');
     const verify = spawnSync('systemd-analyze', ['verify', `--root=${root}`, ...units.map((u) => `/lib/systemd/system/${u}`)], { encoding: 'utf8' });
     // What the empty root lacks (systemd's own targets, /bin/kill) is expected; a bad key or value is not.
     const complaints = `${verify.stdout}${verify.stderr}`.split('\n').filter((l) => l && !/sysinit\.target not found|is not executable: No such file/.test(l));

@@ -7,8 +7,10 @@
  * - an old generation that starts at 24 MB: V8 otherwise starts it near the ~7 MB the worker
  *   keeps live and ran a full mark-compact every ~200 ms under load (19 per 20,000 profiles in
  *   durable mode); CPU per message fell 2-14 %, peak RSS did not rise (48 MB cost 10-20 MB).
+ * The systemd unit gives the same flags to the daemon itself (BITVILLE_APM_NODE_FLAGS): under
+ * socket activation it is its own worker.
  */
-const WORKER_DEFAULTS = ['--max-semi-space-size=2', '--initial-old-space-size=24'];
+export const WORKER_DEFAULTS: readonly string[] = ['--max-semi-space-size=2', '--initial-old-space-size=24'];
 
 /**
  * The worker's execArgv: the supervisor's own (fork's default) plus each default whose flag the
