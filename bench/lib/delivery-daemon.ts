@@ -2,13 +2,15 @@
  * The daemon as the delivery benchmark runs it: a real `bitville-apm daemon` process with a YAML
  * config (forwarding on or off), its /health read over plain HTTP.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { sumSeries } from '../../test/helpers/prometheus-text.js';
 import { sleep, stopChild, track } from './child.js';
 import { getJson, getText } from './get-json.js';
+import { workerExecArgv } from '../../src/daemon/lifecycle/worker-node-flags.js';
 
 const DAEMON_MAIN = new URL('../../src/cli/main.js', import.meta.url);
 
@@ -36,17 +38,24 @@ export interface BenchDaemon {
 
 /**
  * `nodeArgs`: Node/V8 flags for the supervisor, which its forked worker inherits (`--cpu-prof`,
- * `--max-semi-space-size=2`; NODE_OPTIONS refuses some of them).
+ * `--max-semi-space-size=2`; NODE_OPTIONS refuses some of them). `socketActivated`: the daemon as
+ * one process, started by systemd's own `systemd-socket-activate` (it binds the socket, waits for
+ * the first client, then execs the daemon with the socket as fd 3, as a `.socket` unit does), with
+ * the worker's V8 flags on its command line, as the systemd unit gives them.
  */
-export async function startBenchDaemon(dir: string, config: Record<string, unknown>, nodeArgs: string[] = []): Promise<BenchDaemon> {
+export async function startBenchDaemon(dir: string, config: Record<string, unknown>, nodeArgs: string[] = [], socketActivated = false): Promise<BenchDaemon> {
   const dataDir = join(dir, 'data');
   const socket = join(dir, 'd.sock');
   const file = join(dir, 'daemon.yaml');
   writeFileSync(file, stringify({ socket, dataDir, health: '127.0.0.1:0', log: { level: 'warn' }, ...config }));
   const logFd = openSync(join(dir, 'daemon.log'), 'a');
   const t0 = Date.now();
-  const child = track(spawn(process.execPath, [...nodeArgs, DAEMON_MAIN.pathname, 'daemon', '--config', file], { stdio: ['ignore', logFd, logFd] }));
+  // Socket-activated, with the worker's V8 flags as deploy/systemd/bitville-apm-daemon.service passes them.
+  const node = [process.execPath, ...(socketActivated ? workerExecArgv(nodeArgs, process.env.NODE_OPTIONS) : nodeArgs), DAEMON_MAIN.pathname, 'daemon', '--config', file];
+  const command = socketActivated ? ['systemd-socket-activate', '-l', socket, ...node] : node;
+  const child = track(spawn(command[0] as string, command.slice(1), { stdio: ['ignore', logFd, logFd] }));
   closeSync(logFd);
+  if (socketActivated) await firstClient(socket, child);
   const infoPath = join(dataDir, 'state', 'daemon.json');
   let info: { pid: number; health: string } | null = null;
   while (!info) {
@@ -90,4 +99,18 @@ export async function startBenchDaemon(dir: string, config: Record<string, unkno
       await stopChild(child, 30_000);
     },
   };
+}
+
+/** systemd-socket-activate starts the daemon at the first connection: make one, as a PHP client would. */
+async function firstClient(socket: string, child: ChildProcess): Promise<void> {
+  const t0 = Date.now();
+  while (!existsSync(socket)) {
+    if (child.exitCode !== null || Date.now() - t0 > 10_000) throw new Error(`systemd-socket-activate did not bind ${socket}`);
+    await sleep(10);
+  }
+  await new Promise<void>((resolve, reject) => {
+    const c = createConnection(socket, () => c.end());
+    c.on('error', reject);
+    c.on('close', () => resolve());
+  });
 }
