@@ -13,11 +13,12 @@ import { fileURLToPath } from 'node:url';
 
 const IMPORT = /(?:^|;|\s)(?:import|export)\s(?!type\b)[^'";]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
-function packagesLoadedFrom(entry: string): Set<string> {
+/** `skip`: modules (file names) the walk does not enter, e.g. a role the process loads only when it runs it. */
+function packagesLoadedFrom(entry: string, skip: readonly string[] = []): Set<string> {
   const packages = new Set<string>();
   const seen = new Set<string>();
   const visit = (file: string): void => {
-    if (seen.has(file)) return;
+    if (seen.has(file) || skip.some((name) => file.endsWith(`/${name}`))) return;
     seen.add(file);
     for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
       const spec = m[1] ?? m[2] ?? '';
@@ -34,7 +35,12 @@ test('the worker loads pino, prom-client and cockatiel, and no schema, CLI or HT
 });
 
 test('the supervisor loads only its logger beyond the CLI parser', () => {
-  assert.deepEqual([...packagesLoadedFrom('../../cli/daemon-run.js')].sort(), ['pino']);
+  // one-process.js is imported only when systemd passed the socket: then there is no supervisor.
+  assert.deepEqual([...packagesLoadedFrom('../../cli/daemon-run.js', ['one-process.js'])].sort(), ['pino']);
+});
+
+test('the socket-activated daemon, one process, loads what a worker loads and nothing more', () => {
+  assert.deepEqual([...packagesLoadedFrom('../../cli/daemon-run.js')].sort(), ['cockatiel', 'pino', 'prom-client']);
 });
 
 test('the walk sees a package imported by a module the entry imports', () => {
