@@ -12,7 +12,7 @@
  * decompress; for syslog-ng, the http sink counts profiles in the (uncompressed) bodies.
  *
  *   npm run bench -- --only delivery [--messages 20000] [--rounds 2] [--spool-mb 1024]
- *     [--outage-s 5,30] [--outage-messages 2000] [--scenarios ingest-only,delivery,syslog-ng,outage,drain]
+ *     [--outage-s 5,30] [--outage-messages 2000] [--scenarios ingest-only,delivery,syslog-ng,outage,drain] [--activated]
  *
  * Targets are printed as PASS/FAIL and recorded in bench/results/delivery.json; they never fail
  * the process (only lost messages do).
@@ -45,6 +45,8 @@ const { values: args } = parseArgs({
     'outage-s': { type: 'string', default: '5,30' },
     'outage-messages': { type: 'string', default: '2000' },
     scenarios: { type: 'string', default: 'ingest-only,delivery,syslog-ng,outage,drain' },
+    /** The drain with the daemon as one socket-activated process (docs/daemon.md). */
+    activated: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/delivery.json' },
   },
   strict: true,
@@ -291,10 +293,15 @@ async function runDrain(): Promise<Drain> {
     let daemon: BenchDaemon | null = null;
     try {
       const t0 = performance.now();
-      daemon = await startBenchDaemon(dir, {
-        forward: { url: sink.url, token: TOKEN },
-        spool: { maxBytes: built.bytes * 2, minFreeBytes: 0 }, // the quota must not drop the backlog being measured
-      });
+      daemon = await startBenchDaemon(
+        dir,
+        {
+          forward: { url: sink.url, token: TOKEN },
+          spool: { maxBytes: built.bytes * 2, minFreeBytes: 0 }, // the quota must not drop the backlog being measured
+        },
+        [],
+        args.activated,
+      );
       const tReady = performance.now();
       const memory = sampleMemory(daemon.pid);
       const cpu0 = cpuMicros(daemon.pid); // startup replay before this point is in readyMs, not in CPU
