@@ -1,5 +1,6 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import { resolve } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import type { DaemonConfig } from '../shared/config/daemon-config.js';
 import { forwardUrls } from '../shared/config/forward-settings.js';
 import type { Logger } from '../shared/telemetry/logger.js';
@@ -65,6 +66,7 @@ const WARM_UP_BUDGET_MS = 2_000;
 
 export async function startWorkerPipeline(config: DaemonConfig, log: Logger, sockets: SharedSockets, spoolFree: Promise<void>, start: WorkerStartOptions): Promise<RunningWorker> {
   const startedAt = Date.now();
+  warnIfHeapLimitBelowMaxMemory(config.lifecycle.maxMemoryMb, log);
   const paths = await ensureDaemonDirs(config.dataDir);
   const metrics = createDaemonMetrics();
   const logLimited = rateLimitedLog(log);
@@ -239,6 +241,17 @@ export async function startWorkerPipeline(config: DaemonConfig, log: Logger, soc
       if (q.active()) await q.flushToSpool();
     },
   };
+}
+
+/**
+ * V8 aborts a process whose old generation outgrows --max-old-space-size, losing what memory mode
+ * holds; the graceful replacement at lifecycle.maxMemoryMb must come first ("The worker's V8 flags").
+ */
+function warnIfHeapLimitBelowMaxMemory(maxMemoryMb: number, log: Logger): void {
+  const heapLimitMb = Math.floor(getHeapStatistics().heap_size_limit / 1024 / 1024);
+  if (heapLimitMb < maxMemoryMb) {
+    log.warn({ heap_limit_mb: heapLimitMb, max_memory_mb: maxMemoryMb }, 'the V8 heap limit is below lifecycle.maxMemoryMb: raise --max-old-space-size or lower the limit, or V8 may abort before a graceful replacement');
+  }
 }
 
 /** Counts every message the intake sees (accepted or rejected) and calls `onLimit` once at `max` (0 = never). */
