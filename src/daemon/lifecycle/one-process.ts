@@ -11,7 +11,7 @@ import { bindUdpSocket, udpAddress } from './listen-sockets.js';
 import { replacementReason, type ReplacementReason } from './replacement-policy.js';
 import { acquireLock } from './state-lock.js';
 import { supervisorHealth } from './supervisor-health.js';
-import { renderSupervisorMetrics } from './supervisor-metrics.js';
+import { PROMETHEUS_CONTENT_TYPE, renderSupervisorMetrics } from './supervisor-metrics.js';
 import type { Supervisor } from './supervisor.js';
 
 export interface OneProcessOptions {
@@ -86,7 +86,7 @@ export function createOneProcessDaemon(o: OneProcessOptions): OneProcessDaemon {
     async metrics() {
       const own = renderSupervisorMetrics({ restartsByReason: {}, reloadsByOutcome: { ...reloadsByOutcome }, workerUp: pipeline !== null });
       const worker = pipeline ? await pipeline.metricsText() : null;
-      return { contentType: worker?.contentType ?? 'text/plain; version=0.0.4; charset=utf-8', text: own + (worker?.text ?? '') };
+      return { contentType: worker?.contentType ?? PROMETHEUS_CONTENT_TYPE, text: own + (worker?.text ?? '') };
     },
   });
 
