@@ -2,14 +2,14 @@
 // systemd"): a stand-in for systemd holds the listening socket and restarts the daemon; the
 // daemon must accept, forward and answer /health alone, and lose nothing across a SIGKILL, a
 // lifecycle limit or a SIGHUP, because clients wait in the socket's queue meanwhile.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tempDir } from '../helpers/daemon-process.js';
 import { ids, lineFor } from '../helpers/profiles.js';
 import { sendEachOnItsOwnConnection } from '../helpers/socket-client.js';
-import { startActivatedDaemon } from '../helpers/socket-activator.js';
-import { startTestListener, type TestListener } from '../helpers/test-listener.js';
+import { startActivatedDaemon, type ActivatedDaemon } from '../helpers/socket-activator.js';
+import { startTestListener, type TestListener, type TestListenerOptions } from '../helpers/test-listener.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 function forwardTo(listener: TestListener): Record<string, unknown> {
@@ -20,15 +20,21 @@ function childrenOf(pid: number): string {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
 }
 
+/** A test listener and the daemon under the activator, forwarding to it; both stopped after the test. */
+async function activatedWithListener(t: TestContext, listenerOptions: TestListenerOptions = {}, config: Record<string, unknown> = {}, dir = tempDir()): Promise<{ listener: TestListener; d: ActivatedDaemon }> {
+  const listener = await startTestListener(listenerOptions);
+  t.after(() => listener.close());
+  const d = startActivatedDaemon(dir, { ...forwardTo(listener), ...config });
+  t.after(() => d.activator.kill('SIGKILL'));
+  return { listener, d };
+}
+
 async function delivered(listener: TestListener, expected: string[], what: string): Promise<void> {
   await waitFor(() => expected.every((id) => listener.uniqueIds().includes(id)), { timeoutMs: 20_000, what });
 }
 
 test('socket-activated, the daemon is one process: it accepts, forwards and answers /health by itself', async (t) => {
-  const listener = await startTestListener();
-  t.after(() => listener.close());
-  const d = startActivatedDaemon(tempDir(), forwardTo(listener));
-  t.after(() => d.activator.kill('SIGKILL'));
+  const { listener, d } = await activatedWithListener(t);
   const first = await d.ready(1);
   const sent = ids(40, 'one');
   const { failures } = await sendEachOnItsOwnConnection(d.socketPath, sent.map((id) => lineFor(id)), 4);
@@ -46,10 +52,7 @@ test('socket-activated, the daemon is one process: it accepts, forwards and answ
 });
 
 test('socket-activated: clients that connect while the daemon is SIGKILLed wait in the queue, none is refused, and the next process takes them', async (t) => {
-  const listener = await startTestListener();
-  t.after(() => listener.close());
-  const d = startActivatedDaemon(tempDir(), forwardTo(listener));
-  t.after(() => d.activator.kill('SIGKILL'));
+  const { listener, d } = await activatedWithListener(t);
   const first = await d.ready(1);
   process.kill(first.pid, 'SIGKILL');
   const sent = ids(30, 'gap');
@@ -61,10 +64,8 @@ test('socket-activated: clients that connect while the daemon is SIGKILLed wait 
 });
 
 test('socket-activated: at lifecycle.maxRequests it stops gracefully, memory goes to the spool, and the next process delivers it', async (t) => {
-  const listener = await startTestListener({ mode: { kind: 'status', status: 503 } }); // nothing leaves memory meanwhile
-  t.after(() => listener.close());
-  const d = startActivatedDaemon(tempDir(), { ...forwardTo(listener), lifecycle: { maxRequests: 25 } });
-  t.after(() => d.activator.kill('SIGKILL'));
+  // The listener refuses at first: nothing leaves memory meanwhile.
+  const { listener, d } = await activatedWithListener(t, { mode: { kind: 'status', status: 503 } }, { lifecycle: { maxRequests: 25 } });
   const first = await d.ready(1);
   const sent = ids(60, 'limit');
   const { failures } = await sendEachOnItsOwnConnection(d.socketPath, sent.map((id) => lineFor(id)), 3);
@@ -79,11 +80,8 @@ test('socket-activated: at lifecycle.maxRequests it stops gracefully, memory goe
 });
 
 test('socket-activated: SIGHUP with a valid config replaces the process; with an invalid one it keeps running', async (t) => {
-  const listener = await startTestListener();
-  t.after(() => listener.close());
   const dir = tempDir();
-  const d = startActivatedDaemon(dir, forwardTo(listener));
-  t.after(() => d.activator.kill('SIGKILL'));
+  const { listener, d } = await activatedWithListener(t, {}, {}, dir);
   const first = await d.ready(1);
   process.kill(first.pid, 'SIGHUP');
   await waitFor(() => d.exits().get(first.pid) === 0, { timeoutMs: 15_000, what: `a graceful exit after SIGHUP:\n${d.output()}` });
