@@ -44,17 +44,7 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
-type Variant =
-  | 'syslog-ng'
-  | 'memory-gzip'
-  | 'memory-none'
-  | 'durable-gzip'
-  | 'durable-none'
-  | 'memory-gzip-activated'
-  | 'memory-none-activated'
-  | 'durable-gzip-activated'
-  | 'durable-none-activated';
-const ALL: Variant[] = [
+const ALL = [
   'syslog-ng',
   'memory-gzip',
   'memory-none',
@@ -64,10 +54,11 @@ const ALL: Variant[] = [
   'memory-none-activated',
   'durable-gzip-activated',
   'durable-none-activated',
-];
+] as const;
+type Variant = (typeof ALL)[number];
 const cfg = { messages: Number(args.messages), rounds: Number(args.rounds), size: Number(args.size), workerNodeArgs: args['worker-node-args'] };
 const levels = args.concurrency.split(',').map(Number).filter((n) => n > 0);
-let variants = args.variants.split(',').filter((v): v is Variant => (ALL as string[]).includes(v));
+let variants = args.variants.split(',').filter((v): v is Variant => (ALL as readonly string[]).includes(v));
 if (variants.includes('syslog-ng') && !syslogNgInstalled()) {
   console.log('syslog-ng not installed (apt-get install syslog-ng-core syslog-ng-mod-http): compared against nothing but itself');
   variants = variants.filter((v) => v !== 'syslog-ng');

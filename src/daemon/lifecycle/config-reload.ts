@@ -1,4 +1,5 @@
 import type { DaemonConfig } from '../../shared/config/daemon-config.js';
+import type { Logger } from '../../shared/telemetry/logger.js';
 
 /** Keys that name sockets and folders: a reload cannot move them (the supervisor owns them). */
 export const RESTART_ONLY_KEYS = ['socket', 'udp', 'dataDir', 'health'] as const;
@@ -18,4 +19,10 @@ export function planReload(current: DaemonConfig, next: DaemonConfig): ReloadPla
     kept[key] = current[key];
   }
   return { config: Object.freeze({ ...next, ...kept }) as DaemonConfig, ignored };
+}
+
+/** SIGHUP with a config file that does not validate: one line with every problem; the running config stays. */
+export function logRejectedReload(log: Logger, err: unknown): void {
+  const detail = (err as Error).message.replace(/\s*\n\s*/g, ' ');
+  log.error({ error_code: 'config_invalid' }, `SIGHUP: config reload rejected, keeping the current config: ${detail}`);
 }

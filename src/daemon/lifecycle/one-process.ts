@@ -7,6 +7,7 @@ import { createHealthServer } from '../../shared/http/health-server.js';
 import type { Logger } from '../../shared/telemetry/logger.js';
 import { ensureDaemonDirs, type DaemonRuntimeInfo } from '../daemon-paths.js';
 import { startWorkerPipeline, type RunningWorker } from '../worker-wiring.js';
+import { logRejectedReload } from './config-reload.js';
 import { bindUdpSocket, udpAddress } from './listen-sockets.js';
 import { replacementReason, type ReplacementReason } from './replacement-policy.js';
 import { acquireLock } from './state-lock.js';
@@ -30,7 +31,7 @@ export interface OneProcessDaemon extends Supervisor {
   emergencyFlush(): Promise<void>;
 }
 
-/** How often the limits are checked (the supervisor's workers report as often). */
+/** How often the RSS is checked (the supervisor's workers report as often). */
 const LIMIT_CHECK_MS = 1_000;
 /**
  * A process younger than this is not replaced for its RSS. Each replacement is a gap in which
@@ -102,13 +103,12 @@ export function createOneProcessDaemon(o: OneProcessOptions): OneProcessDaemon {
     );
   }
 
-  function watchLimits(p: RunningWorker): void {
+  /** lifecycle.maxMemoryMb; maxRequests needs no timer: the pipeline calls onLimit at the limit itself. */
+  function watchMemory(): void {
     limitTimer = setInterval(() => {
-      void p.requestCount().then((count) => {
-        const limits = { maxMemoryMb: config.lifecycle.maxMemoryMb, maxRequests: config.lifecycle.maxRequests, minLifetimeMs: MIN_LIFETIME_FOR_RSS_MS };
-        const reason = replacementReason(limits, process.memoryUsage.rss(), count, Date.now() - startedAt);
-        if (reason) replaceSelf(reason);
-      }, () => undefined);
+      const limits = { maxMemoryMb: config.lifecycle.maxMemoryMb, maxRequests: 0, minLifetimeMs: MIN_LIFETIME_FOR_RSS_MS };
+      const reason = replacementReason(limits, process.memoryUsage.rss(), 0, Date.now() - startedAt);
+      if (reason) replaceSelf(reason);
     }, LIMIT_CHECK_MS);
     limitTimer.unref();
   }
@@ -144,7 +144,7 @@ export function createOneProcessDaemon(o: OneProcessOptions): OneProcessDaemon {
         pipeline = p;
         await p.active;
         active = true;
-        watchLimits(p);
+        watchMemory();
         const info: DaemonRuntimeInfo = { pid: process.pid, socket: socketPath, health: healthAddress, udp: udp ? udpAddress(udp) : null, dataDir: paths.root };
         await writeJsonAtomic(join(paths.state, 'daemon.json'), info);
         log.info({ socket: info.socket, health: info.health, udp: info.udp, dataDir: info.dataDir, mode: config.buffer.mode, process_model: 'socket-activated' }, 'daemon ready');
@@ -164,8 +164,7 @@ export function createOneProcessDaemon(o: OneProcessOptions): OneProcessDaemon {
         await o.loadConfig();
       } catch (err) {
         reloadsByOutcome.rejected++;
-        const detail = (err as Error).message.replace(/\s*\n\s*/g, ' ');
-        log.error({ error_code: 'config_invalid' }, `SIGHUP: config reload rejected, keeping the current config: ${detail}`);
+        logRejectedReload(log, err);
         return;
       }
       reloadsByOutcome.applied++;

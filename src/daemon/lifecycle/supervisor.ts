@@ -6,7 +6,7 @@ import { writeJsonAtomic } from '../../shared/fs/json-file.js';
 import { createHealthServer } from '../../shared/http/health-server.js';
 import type { Logger } from '../../shared/telemetry/logger.js';
 import { ensureDaemonDirs, type DaemonRuntimeInfo } from '../daemon-paths.js';
-import { planReload } from './config-reload.js';
+import { logRejectedReload, planReload } from './config-reload.js';
 import { createHealthProxy } from './health-proxy.js';
 import { bindUdpSocket, bindUnixSocket, udpAddress, type BoundUnixSocket } from './listen-sockets.js';
 import { acquireLock } from './state-lock.js';
@@ -120,8 +120,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         next = await o.loadConfig();
       } catch (err) {
         reloadsByOutcome.rejected++;
-        const detail = (err as Error).message.replace(/\s*\n\s*/g, ' ');
-        log.error({ error_code: 'config_invalid' }, `SIGHUP: config reload rejected, keeping the current config: ${detail}`);
+        logRejectedReload(log, err);
         return;
       }
       if (shuttingDown) return;
