@@ -25,12 +25,15 @@ export function waitingItems(q: Queue): { items: number; bytes: number; oldestAg
  * that moment, raced against the queue filling up). False when the sleeper was woken to stop.
  * Backlog left by an outage is old, so it goes at once.
  */
-export async function whenBatchReady(q: Queue, p: BatchPolicy, sleeper: Sleeper, running: () => boolean): Promise<boolean> {
+export async function whenBatchReady(q: Queue, p: BatchPolicy, sleeper: Sleeper, running: () => boolean, abandon?: Promise<void>): Promise<boolean> {
+  // `abandon` ends the wait early (running() must then say false): the forwarder's look-ahead
+  // stops waiting when the batch in flight is answered.
+  const until = (w: Promise<unknown>): Promise<void> => sleeper.until(abandon ? Promise.race([w, abandon]) : w);
   for (;;) {
     if (!running()) return false;
     const w = waitingItems(q);
     if (w.items <= 0) {
-      await sleeper.until(q.whenReadable());
+      await until(q.whenReadable());
       // Readable, yet nothing counted as waiting: a count that lags behind (it must not, see
       // spool-batches.ts ack). Never loop on a promise that is already resolved: that starves the
       // event loop, and with it the I/O that would bring the counts back.
@@ -44,7 +47,7 @@ export async function whenBatchReady(q: Queue, p: BatchPolicy, sleeper: Sleeper,
     const leftMs = p.lingerMs - w.oldestAgeMs;
     if (leftMs <= 0) return true;
     const filled = q.whenFilled(items, bytes);
-    await Promise.race([sleeper.sleep(leftMs), sleeper.until(filled.promise)]);
+    await Promise.race([sleeper.sleep(leftMs), until(filled.promise)]);
     filled.cancel();
   }
 }

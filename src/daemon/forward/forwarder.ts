@@ -5,6 +5,8 @@ import { forwardLingerMs } from '../../shared/config/forward-settings.js';
 import { rateLimitedLog } from '../../shared/telemetry/rate-limited-log.js';
 import type { Batch, Queue } from '../buffer/queue.js';
 import type { ForwardHealth } from './forward-health.js';
+import type { BreakerRun } from './breaker.js';
+import { encodeBatch } from './batch-body.js';
 import { BACKOFF_DEFAULTS, backoffMs, type BackoffOptions } from './backoff.js';
 import { whenBatchReady, waitingItems } from './batcher.js';
 import { createForwardMetrics } from './forward-metrics.js';
@@ -55,6 +57,12 @@ interface InFlight {
   done: Promise<void>;
 }
 
+/** A batch taken from the queue, with its request body being encoded (gzip runs in the libuv pool). */
+interface Taken {
+  batch: Batch;
+  body: Promise<readonly Buffer[]>;
+}
+
 /** How long a lane waits when a take found nothing (everything in flight on other lanes). */
 const NOTHING_TO_TAKE_MS = 10;
 
@@ -64,6 +72,12 @@ const NOTHING_TO_TAKE_MS = 10;
  * permanent 4xx. Each listener URL has its own circuit breaker and backoff (send-target.ts);
  * a batch goes to the next URL in turn that may send, so daemons spread over several listeners
  * and fail over when one is down. With concurrency 1 (default) delivery stays FIFO.
+ *
+ * While a batch is in flight after a delivered one, a lane takes the next batch as soon as it is
+ * ready and encodes it, so it leaves the moment the answer comes (issue 10): a full memory buffer
+ * then waits in the forwarder's hands instead of going to disk. Each lane holds at most one batch
+ * in flight and one ahead; on any outcome but delivered the one ahead goes back first (it is the
+ * newer), so the queue keeps its order.
  */
 export function createForwarder(o: ForwarderOptions): Forwarder {
   const now = o.now ?? Date.now;
@@ -90,63 +104,108 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
   }
 
   async function lane(): Promise<void> {
-    while (running) {
-      const choice = chooseTarget(targets, nextTarget);
-      if (choice.kind === 'wait') {
-        await Promise.race([sleeper.sleep(choice.ms), sleeper.until(kicked)]); // kicked: a target's /ready answered
-        continue;
+    let ahead: Promise<Taken | null> | null = null; // taken while the previous batch was in flight
+    try {
+      while (running) {
+        const choice = chooseTarget(targets, nextTarget);
+        if (choice.kind === 'wait') {
+          await Promise.race([sleeper.sleep(choice.ms), sleeper.until(kicked)]); // kicked: a target's /ready answered
+          continue;
+        }
+        let taken: Taken | null;
+        if (ahead) {
+          taken = await ahead;
+          ahead = null;
+        } else {
+          if (!(await whenBatchReady(o.queue, policy, sleeper, () => running))) return;
+          if (choice.target.waitMs() > 0) continue; // another lane failed on it meanwhile
+          taken = await takeBatch();
+        }
+        if (!taken) continue;
+        if (!running) {
+          o.queue.release(taken.batch); // stop() began while take() was reading the spool: send nothing new
+          return;
+        }
+        nextTarget = targets.indexOf(choice.target) + 1; // round robin over the targets that may send
+        const abort = new AbortController();
+        const sending = send(choice.target, taken.body, abort.signal);
+        const entry: InFlight = { abort, done: sending.then(() => undefined) };
+        inFlight.add(entry);
+        let run: BreakerRun;
+        try {
+          if (choice.target.healthy()) ahead = takeAhead(sending);
+          run = await sending;
+        } finally {
+          inFlight.delete(entry);
+        }
+        const delivered = run.kind === 'ran' && run.outcome.kind === 'delivered';
+        if (!delivered && ahead) {
+          await releaseAhead(ahead); // before this batch goes back: the one ahead is newer
+          ahead = null;
+        }
+        await settle(choice.target, taken.batch, run);
       }
-      if (!(await whenBatchReady(o.queue, policy, sleeper, () => running))) return;
-      if (choice.target.waitMs() > 0) continue; // another lane failed on it meanwhile
-      let batch: Batch | null;
-      try {
-        batch = await o.queue.take(o.forward.batchItems, o.forward.batchBytes);
-      } catch (err) {
-        // The disk, not the listener: counted and reported as a spool problem (issue 10).
-        spoolReadFailures++;
-        o.onSpoolReadError(err);
-        logLimited('spool_read', { err }, 'a spool segment could not be read; retrying');
-        await sleeper.sleep(backoffMs(Math.min(spoolReadFailures, 8), backoff, random));
-        continue;
-      }
-      spoolReadFailures = 0;
-      if (!batch) {
-        await sleeper.sleep(NOTHING_TO_TAKE_MS);
-        continue;
-      }
-      if (!running) {
-        o.queue.release(batch); // stop() began while take() was reading the spool: send nothing new
-        return;
-      }
-      nextTarget = targets.indexOf(choice.target) + 1; // round robin over the targets that may send
-      const abort = new AbortController();
-      const entry: InFlight = { abort, done: sendOne(choice.target, batch, abort.signal) };
-      inFlight.add(entry);
-      try {
-        await entry.done;
-      } finally {
-        inFlight.delete(entry);
-      }
+    } finally {
+      if (ahead) await releaseAhead(ahead);
     }
   }
 
-  /** Sends one batch and settles it: exactly one of ack or release, always. */
-  async function sendOne(target: SendTarget, batch: Batch, signal: AbortSignal): Promise<void> {
-    let run;
+  /** A batch and its body, or null (nothing to take, or a spool read failed and was counted). */
+  async function takeBatch(): Promise<Taken | null> {
+    let batch: Batch | null;
     try {
-      run = await target.send(batch.items, signal);
+      batch = await o.queue.take(o.forward.batchItems, o.forward.batchBytes);
     } catch (err) {
-      run = { kind: 'ran' as const, outcome: { kind: 'retry' as const, code: 'other' as const, detail: String(err) } };
+      // The disk, not the listener: counted and reported as a spool problem (issue 10).
+      spoolReadFailures++;
+      o.onSpoolReadError(err);
+      logLimited('spool_read', { err }, 'a spool segment could not be read; retrying');
+      await sleeper.sleep(backoffMs(Math.min(spoolReadFailures, 8), backoff, random));
+      return null;
     }
+    spoolReadFailures = 0;
+    if (!batch) {
+      await sleeper.sleep(NOTHING_TO_TAKE_MS);
+      return null;
+    }
+    const body = encodeBatch(batch.items, o.forward);
+    body.catch(() => undefined); // a zlib failure surfaces when the body is posted (a retry), or not at all if it never is
+    return { batch, body };
+  }
+
+  /** The next batch once it is ready, if that happens before `sending` ends; else null. */
+  async function takeAhead(sending: Promise<unknown>): Promise<Taken | null> {
+    let ended = false;
+    const end = sending.then(() => void (ended = true));
+    if (!(await whenBatchReady(o.queue, policy, sleeper, () => running && !ended, end)) || ended) return null;
+    return takeBatch();
+  }
+
+  async function releaseAhead(ahead: Promise<Taken | null>): Promise<void> {
+    const taken = await ahead;
+    if (taken) o.queue.release(taken.batch);
+  }
+
+  /** POSTs one batch through its target's breaker; never throws. The lane settles the outcome. */
+  async function send(target: SendTarget, body: Promise<readonly Buffer[]>, signal: AbortSignal): Promise<BreakerRun> {
+    try {
+      return await target.send(body, signal);
+    } catch (err) {
+      return { kind: 'ran', outcome: { kind: 'retry', code: 'other', detail: String(err) } };
+    }
+  }
+
+  /** Settles one batch: exactly one of ack or release, always. */
+  async function settle(target: SendTarget, batch: Batch, run: BreakerRun): Promise<void> {
     if (run.kind === 'rejected') {
       o.queue.release(batch); // the circuit opened under us (another lane); no traffic was sent
       return;
     }
-    await settle(target, batch, run.outcome);
+    await settleOutcome(target, batch, run.outcome);
     metrics.circuit(target.state(), target.url);
   }
 
-  async function settle(target: SendTarget, batch: Batch, outcome: SendOutcome): Promise<void> {
+  async function settleOutcome(target: SendTarget, batch: Batch, outcome: SendOutcome): Promise<void> {
     switch (outcome.kind) {
       case 'delivered':
         try {

@@ -1,18 +1,15 @@
 import http from 'node:http';
 import https from 'node:https';
 import { hostname } from 'node:os';
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
 import { VERSION } from '../../shared/version.js';
 import { parseRetryAfter } from './backoff.js';
+import { encodeBatch, type BodyEncoding } from './batch-body.js';
 import type { ForwardErrorCode, SendOutcome } from './send-outcome.js';
 
-const gzip = promisify(gzipCb);
-const NL = Buffer.from('\n');
 /** Most response bytes kept for quarantine and logs; the rest is read and dropped. */
 const MAX_BODY_BYTES = 64 * 1024;
 
-export interface HttpSenderOptions {
+export interface HttpSenderOptions extends BodyEncoding {
   /** Listener base URL; batches go to `{url}/v1/ingest`. */
   url: string;
   token: string;
@@ -22,16 +19,14 @@ export interface HttpSenderOptions {
   timeoutMs: number;
   /** Sockets kept for keep-alive; the forwarder's concurrency. */
   maxSockets: number;
-  /** `gzip` (default) or `none`: on a LAN the CPU may be dearer than the bytes (docs/benchmarks.md). */
-  compression: 'none' | 'gzip';
-  /** zlib level 1-9 for gzip. Default 1: the daemon runs on application hosts. */
-  compressionLevel: number;
   now?: () => number;
 }
 
 export interface HttpSender {
   /** POSTs one batch as NDJSON (gzip unless compression is none). Never throws: every failure is a SendOutcome. */
   send(items: readonly Buffer[], signal?: AbortSignal): Promise<SendOutcome>;
+  /** POSTs a body that encodeBatch made with this sender's encoding (it may still be encoding). Never throws. */
+  post(body: Promise<readonly Buffer[]>, signal?: AbortSignal): Promise<SendOutcome>;
   close(): void;
 }
 
@@ -44,13 +39,6 @@ export function createHttpSender(o: HttpSenderOptions): HttpSender {
     : new http.Agent({ keepAlive: true, maxSockets: o.maxSockets });
   const request = secure ? https.request : http.request;
   const agentHeader = `${hostname()}/${VERSION}`;
-
-  /** The request body: one gzip buffer, or (compression none) the items and newlines as they are, without a copy. */
-  async function body(items: readonly Buffer[]): Promise<Buffer[]> {
-    const parts: Buffer[] = [];
-    for (const item of items) parts.push(item, NL);
-    return o.compression === 'gzip' ? [await gzip(Buffer.concat(parts), { level: o.compressionLevel })] : parts;
-  }
 
   function post(parts: readonly Buffer[], signal: AbortSignal | undefined): Promise<SendOutcome> {
     let length = 0;
@@ -123,14 +111,17 @@ export function createHttpSender(o: HttpSenderOptions): HttpSender {
     });
   }
 
+  async function postEncoded(body: Promise<readonly Buffer[]>, signal: AbortSignal | undefined): Promise<SendOutcome> {
+    try {
+      return await post(await body, signal);
+    } catch (err) {
+      return { kind: 'retry', code: 'other', detail: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
   return {
-    async send(items, signal) {
-      try {
-        return await post(await body(items), signal);
-      } catch (err) {
-        return { kind: 'retry', code: 'other', detail: err instanceof Error ? err.message : String(err) };
-      }
-    },
+    send: (items, signal) => postEncoded(encodeBatch(items, o), signal),
+    post: postEncoded,
     close() {
       agent.destroy();
     },

@@ -47,7 +47,10 @@ export interface SendTarget {
   waitMs(): number;
   /** True while a half-open probe is out: nobody else may use this target. */
   probing(): boolean;
-  send(items: readonly Buffer[], signal: AbortSignal): Promise<BreakerRun>;
+  /** Its last send was delivered (or none failed yet) and its circuit is closed. */
+  healthy(): boolean;
+  /** POSTs a batch's body (encodeBatch; it may still be encoding) through this target's breaker. */
+  send(body: Promise<readonly Buffer[]>, signal: AbortSignal): Promise<BreakerRun>;
   /** Updates backoff and bookkeeping from a send's outcome. Returns the retry delay for logs. */
   settle(outcome: SendOutcome): number;
   health(): TargetHealth;
@@ -135,7 +138,8 @@ export async function createSendTarget(o: SendTargetOptions): Promise<SendTarget
     url: o.url,
     waitMs,
     probing: () => breaker.gate().kind === 'probing',
-    send: (items, signal) => breaker.run(() => sender.send(items, signal)),
+    healthy: () => attempt === 0 && breaker.gate().kind === 'closed',
+    send: (body, signal) => breaker.run(() => sender.post(body, signal)),
     settle(outcome) {
       const now = o.now();
       switch (outcome.kind) {

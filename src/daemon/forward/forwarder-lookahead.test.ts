@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { startTestListener } from '../../../test/helpers/test-listener.js';
+import { waitFor } from '../../../test/helpers/wait-for.js';
+import { forwardStats, ids, startRig } from '../../../test/helpers/forward-test-rig.js';
+
+// Each offer in its own event-loop turn, as ingest offers them (one socket read each).
+async function offerOneByOne(rig: { offer(ids: readonly string[]): Promise<void> }, list: readonly string[]): Promise<void> {
+  for (const id of list) {
+    await rig.offer([id]);
+    await nextTurn();
+  }
+}
+
+test('while a batch is in flight, the next full memory buffer waits in the forwarder instead of going to disk', async (t) => {
+  const listener = await startTestListener({ mode: { kind: 'slow', delayMs: 400 } });
+  const rig = await startRig({ url: listener.url, memoryItems: 10, forward: { timeoutMs: 5_000, lingerMs: 1_000 } });
+  t.after(async () => {
+    await rig.stop();
+    await listener.close();
+  });
+  const all = ids(21);
+  await offerOneByOne(rig, all.slice(0, 10)); // a full buffer: taken at once
+  await waitFor(() => listener.requests() === 1, { what: 'the first batch at the listener, unanswered' });
+  await offerOneByOne(rig, all.slice(10)); // full again, then one more: without a look-ahead that one spills the ten
+  assert.equal(listener.log()[0]?.answered, false, 'the first batch was still in flight');
+  assert.match(await rig.metricsText(), /^bitville_daemon_spool_segments_written_total 0$/m, 'nothing went to disk');
+  assert.equal(rig.queue.stats().memoryItems, 1, 'the buffer holds only the last item; ten wait in the forwarder');
+
+  await waitFor(() => listener.uniqueIds().length === all.length, { timeoutMs: 5_000, what: 'all 21 delivered' });
+  assert.deepEqual(listener.allIds(), all, 'in arrival order, each once');
+  assert.deepEqual(
+    listener.log().map((r) => r.items.length),
+    [10, 10, 1],
+    'the batch taken ahead left as it was taken',
+  );
+  assert.equal((await rig.spoolFiles()).length, 0);
+});
+
+test('a send that fails while the next batch waits ahead: the one ahead goes back first, so delivery stays FIFO', async (t) => {
+  const listener = await startTestListener({ mode: (n) => (n === 0 ? { kind: 'hang' } : { kind: 'ok' }) });
+  const rig = await startRig({ url: listener.url, memoryItems: 10, forward: { timeoutMs: 300 } });
+  t.after(async () => {
+    await rig.stop();
+    await listener.close();
+  });
+  const all = ids(30);
+  await offerOneByOne(rig, all.slice(0, 10));
+  await waitFor(() => listener.requests() === 1, { what: 'the first batch at a listener that never answers' });
+  await offerOneByOne(rig, all.slice(10, 20)); // taken ahead while the first one hangs
+  await waitFor(() => (forwardStats(rig.forwarder).failures_by_kind.timeout ?? 0) === 1, { what: 'the first send timed out' });
+  await offerOneByOne(rig, all.slice(20));
+  await waitFor(() => listener.uniqueIds().length === all.length, { timeoutMs: 5_000, what: 'all 30 delivered after the timeout' });
+  assert.deepEqual(listener.allIds(), all, 'the timed-out batch and the one ahead of it went back in order');
+  assert.equal(rig.queue.stats().memoryItems, 0);
+});
+
+test('stop with one batch in flight and one ahead: both reach the spool, oldest first, nothing lost', async (t) => {
+  const listener = await startTestListener({ mode: { kind: 'hang' } });
+  const rig = await startRig({ url: listener.url, memoryItems: 10, forward: { timeoutMs: 10_000 } });
+  t.after(() => listener.close());
+  const all = ids(25);
+  await offerOneByOne(rig, all.slice(0, 10));
+  await waitFor(() => listener.requests() === 1, { what: 'the first batch in flight' });
+  await offerOneByOne(rig, all.slice(10)); // ten taken ahead, five in memory
+  await rig.stop(100); // the answer never comes: cut, released, flushed
+  assert.deepEqual(await rig.spoolIds(), all, 'in flight, ahead and memory: all on disk in arrival order');
+  assert.equal(listener.uniqueIds().length, 0);
+});
