@@ -68,3 +68,21 @@ test('stop with one batch in flight and one ahead: both reach the spool, oldest 
   assert.deepEqual(await rig.spoolIds(), all, 'in flight, ahead and memory: all on disk in arrival order');
   assert.equal(listener.uniqueIds().length, 0);
 });
+
+test('a backlog leaves one whole batch at a time: nothing is taken ahead while more than a memory buffer waits', async (t) => {
+  const listener = await startTestListener({ mode: { kind: 'slow', delayMs: 300 } });
+  const rig = await startRig({ url: listener.url, memoryItems: 10, forward: { batchItems: 20, timeoutMs: 5_000 } });
+  t.after(async () => {
+    await rig.stop();
+    await listener.close();
+  });
+  const all = ids(60);
+  await rig.offer(all); // in one turn: memory overflows to 10-item segments behind the first batch
+  await waitFor(() => listener.requests() === 1, { what: 'the first batch in flight' });
+  await new Promise((r) => setTimeout(r, 100)); // a look-ahead would have taken the next batch by now
+  assert.ok(Number(forwardStats(rig.forwarder).backlog_items) > 10, 'a backlog waits');
+  assert.equal(rig.queue.stats().inFlightBatches, 1, 'only the batch on the wire is out of the queue');
+  await waitFor(() => listener.uniqueIds().length === all.length, { timeoutMs: 5_000, what: 'all 60 delivered' });
+  assert.deepEqual(listener.allIds(), all);
+  assert.ok(listener.log().every((r) => r.items.length >= 10), 'whole batches, never a lone remainder');
+});

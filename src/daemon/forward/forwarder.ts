@@ -173,11 +173,19 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
     return { batch, body };
   }
 
-  /** The next batch once it is ready, if that happens before `sending` ends; else null. */
+  /**
+   * The next batch once it is ready, if that happens before `sending` ends and no more than one
+   * take-now batch (a memory buffer, a segment) is waiting; else null. A backlog (an outage's
+   * spool, a drain at start-up) still leaves one whole batch at a time, so the forwarder holds one
+   * batch's memory there, not two (the 1 GiB drain's peak RSS, docs/benchmarks.md).
+   */
   async function takeAhead(sending: Promise<unknown>): Promise<Taken | null> {
     let ended = false;
     const end = sending.then(() => void (ended = true));
     if (!(await whenBatchReady(o.queue, policy, sleeper, () => running && !ended, end)) || ended) return null;
+    const nowAt = o.queue.takeNowAt();
+    const w = waitingItems(o.queue);
+    if (w.items > nowAt.items || w.bytes > nowAt.bytes) return null;
     return takeBatch();
   }
 
