@@ -9,12 +9,13 @@ import type { BreakerRun } from './breaker.js';
 import { encodeBatch } from './batch-body.js';
 import { BACKOFF_DEFAULTS, backoffMs, type BackoffOptions } from './backoff.js';
 import { whenBatchReady, waitingItems } from './batcher.js';
+import { forwardHealth } from './forward-stats.js';
 import { createForwardMetrics } from './forward-metrics.js';
 import { quarantineBatch } from './quarantine-batch.js';
 import type { SendOutcome } from './send-outcome.js';
 import { createSendTarget, type SendTarget } from './send-target.js';
 import { createSleeper } from './sleeper.js';
-import { chooseTarget, summarizeCircuits } from './target-choice.js';
+import { chooseTarget } from './target-choice.js';
 
 export interface ForwarderOptions {
   queue: Queue;
@@ -312,57 +313,17 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
       return stopping;
     },
 
-    health() {
-      const w = waitingItems(o.queue);
-      const q = o.queue.stats();
-      const t = metrics.totals;
-      const each = targets.map((x) => x.health());
-      const first = each[0];
-      return {
-        circuitBreaker: summarizeCircuits(each.map((h) => h.circuitBreaker), o.circuitBreaker),
-        circuitBreakers: each.map((h) => ({ url: h.url, ...h.circuitBreaker })),
-        spoolReadFailing: spoolReadFailures > 0,
-        stats: {
-          url: first?.url ?? o.urls[0] ?? null,
-          urls: [...o.urls],
-          batches_sent: t.batchesSent,
-          items_sent: t.itemsSent,
-          bytes_sent: t.bytesSent,
-          wire_bytes_sent: t.wireBytesSent,
-          compression: o.forward.compression,
-          failures: Object.values(t.failuresByKind).reduce((n, v) => n + (v ?? 0), 0),
-          failures_by_kind: { ...t.failuresByKind },
-          consecutive_failures: Math.min(...each.map((h) => h.consecutiveFailures)),
-          next_attempt_in_ms: running && each.length > 0 ? Math.min(...each.map((h) => h.nextAttemptInMs)) : 0,
-          last_success_at: lastOf(each.map((h) => h.lastSuccessAt)),
-          last_error: latestError(each.map((h) => h.lastError)),
-          in_flight_batches: inFlight.size,
-          backlog_items: Math.max(0, w.items),
-          backlog_bytes: Math.max(0, w.bytes),
-          oldest_item_age_seconds: Math.floor(q.oldestItemAgeMs / 1000),
-          quarantined_batches: t.quarantinedBatches,
-          quarantined_items: t.quarantinedItems,
-          spool_read_failures: spoolReadFailures,
-          targets: each.map((h) => ({
-            url: h.url,
-            state: h.circuitBreaker.state,
-            consecutive_failures: h.consecutiveFailures,
-            next_attempt_in_ms: h.nextAttemptInMs,
-            last_success_at: h.lastSuccessAt === null ? null : Math.floor(h.lastSuccessAt / 1000),
-          })),
-        },
-      };
-    },
+    health: () =>
+      forwardHealth({
+        queue: o.queue,
+        urls: o.urls,
+        forward: o.forward,
+        circuitBreaker: o.circuitBreaker,
+        targets: targets.map((t) => t.health()),
+        totals: metrics.totals,
+        running,
+        inFlightBatches: inFlight.size,
+        spoolReadFailures,
+      }),
   };
-}
-
-function lastOf(times: Array<number | null>): number | null {
-  const known = times.filter((t): t is number => t !== null);
-  return known.length === 0 ? null : Math.floor(Math.max(...known) / 1000);
-}
-
-function latestError(errors: Array<{ kind: string; status?: number; detail: string; at: number } | null>): Record<string, unknown> | null {
-  let latest: { kind: string; status?: number; detail: string; at: number } | null = null;
-  for (const e of errors) if (e && (!latest || e.at > latest.at)) latest = e;
-  return latest === null ? null : { ...latest, at: Math.floor(latest.at / 1000) };
 }
