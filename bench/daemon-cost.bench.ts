@@ -10,8 +10,8 @@
  * ingest msg/s (all sends done), delivered msg/s (first send to last profile at the sink), CPU
  * of the whole process tree per 10k messages, peak RSS and PSS of the whole tree (sampled) and of
  * the root process (the daemon's supervisor), the tail: from the last send to the last
- * delivery, and the spool segments the daemon wrote (memory mode spills while the forwarder is
- * busy). Fresh processes every run; the order alternates across rounds; medians + raw rounds.
+ * delivery, the spool segments the daemon wrote (memory mode spills while the forwarder is
+ * busy) and its V8 mark-compacts (a run with a storm of them costs 15-25 % more CPU). Fresh processes every run; the order alternates across rounds; medians + raw rounds.
  *
  *   npm run bench -- --only daemon-cost [--messages 20000] [--rounds 2] [--concurrency 4,16]
  *     [--variants syslog-ng,memory-gzip,memory-none,durable-gzip,durable-none,memory-gzip-activated,durable-gzip-activated]
@@ -57,6 +57,8 @@ const ALL = [
 ] as const;
 type Variant = (typeof ALL)[number];
 const cfg = { messages: Number(args.messages), rounds: Number(args.rounds), size: Number(args.size), workerNodeArgs: args['worker-node-args'] };
+/** prom-client's GC histogram in the daemon's registry (worker and supervisor alike). */
+const FULL_GCS = 'bitville_daemon_nodejs_gc_duration_seconds_count';
 const levels = args.concurrency.split(',').map(Number).filter((n) => n > 0);
 let variants = args.variants.split(',').filter((v): v is Variant => (ALL as readonly string[]).includes(v));
 if (variants.includes('syslog-ng') && !syslogNgInstalled()) {
@@ -78,6 +80,11 @@ interface Run {
   segmentsWritten: number | null;
   /** fdatasyncs of the open durable segment (spool_fsyncs_total). */
   fsyncs: number | null;
+  /**
+   * V8 mark-compacts in the daemon during the run (its `nodejs_gc_duration_seconds` count, kind
+   * major): a run with a storm of them costs 15-25 % more CPU (docs/benchmarks.md, "One batch ahead").
+   */
+  fullGcs: number | null;
   failed: number;
 }
 
@@ -102,6 +109,7 @@ async function runDaemon(variant: Exclude<Variant, 'syslog-ng'>, concurrency: nu
       model === 'activated',
     );
     senders = await startSenders(daemon.socket, cfg.messages, concurrency);
+    const gcs0 = await daemon.counter(FULL_GCS, 'kind="major"');
     const memory = sampleMemory(daemon.pid);
     const cpu0 = cpuMicros(daemon.pid);
     const t0 = Date.now();
@@ -110,7 +118,11 @@ async function runDaemon(variant: Exclude<Variant, 'syslog-ng'>, concurrency: nu
     const tSent = Date.now();
     const tLast = await delivered;
     const cpuUs = cpuMicros(daemon.pid) - cpu0;
-    const spool = { segments: await daemon.counter('bitville_daemon_spool_segments_written_total'), fsyncs: await daemon.counter('bitville_daemon_spool_fsyncs_total') };
+    const spool = {
+      segments: await daemon.counter('bitville_daemon_spool_segments_written_total'),
+      fsyncs: await daemon.counter('bitville_daemon_spool_fsyncs_total'),
+      fullGcs: (await daemon.counter(FULL_GCS, 'kind="major"')) - gcs0,
+    };
     return result(variant, concurrency, round, t0, tSent, tLast, cpuUs, memory.stop(), sent, spool);
   } finally {
     await senders?.stop();
@@ -143,7 +155,7 @@ async function runSyslogNg(concurrency: number, round: number): Promise<Run> {
   }
 }
 
-function result(variant: Variant, concurrency: number, round: number, t0: number, tSent: number, tLast: number, cpuUs: number, memory: MemoryPeaks, sent: SenderResult[], spool: { segments: number; fsyncs: number } | null): Run {
+function result(variant: Variant, concurrency: number, round: number, t0: number, tSent: number, tLast: number, cpuUs: number, memory: MemoryPeaks, sent: SenderResult[], spool: { segments: number; fsyncs: number; fullGcs: number } | null): Run {
   return {
     variant,
     concurrency,
@@ -155,6 +167,7 @@ function result(variant: Variant, concurrency: number, round: number, t0: number
     memory,
     segmentsWritten: spool?.segments ?? null,
     fsyncs: spool?.fsyncs ?? null,
+    fullGcs: spool?.fullGcs ?? null,
     failed: sent.reduce((n, r) => n + r.failed, 0),
   };
 }
@@ -170,7 +183,7 @@ async function main(): Promise<void> {
         const r = v === 'syslog-ng' ? await runSyslogNg(c, round) : await runDaemon(v, c, round);
         runs.push(r);
         console.log(
-          `  round ${round + 1} c${c} ${v.padEnd(22)} ingest ${fmt(r.ingestMsgsPerSec).padStart(6)} msg/s  delivered ${fmt(r.deliveredMsgsPerSec).padStart(6)} msg/s  CPU ${fmt(r.cpuSPer10k, 2)} s/10k  RSS ${fmt(r.memory.rssMb, 1)} MB (PSS ${fmt(r.memory.pssMb, 1)}; root ${fmt(r.memory.rootRssMb, 1)}/${fmt(r.memory.rootPssMb, 1)})  tail ${fmt(r.tailMs)} ms${r.segmentsWritten === null ? '' : `  segments ${r.segmentsWritten}  fsyncs ${r.fsyncs ?? '-'}`}${r.failed ? `  FAILED ${r.failed}` : ''}`,
+          `  round ${round + 1} c${c} ${v.padEnd(22)} ingest ${fmt(r.ingestMsgsPerSec).padStart(6)} msg/s  delivered ${fmt(r.deliveredMsgsPerSec).padStart(6)} msg/s  CPU ${fmt(r.cpuSPer10k, 2)} s/10k  RSS ${fmt(r.memory.rssMb, 1)} MB (PSS ${fmt(r.memory.pssMb, 1)}; root ${fmt(r.memory.rootRssMb, 1)}/${fmt(r.memory.rootPssMb, 1)})  tail ${fmt(r.tailMs)} ms${r.segmentsWritten === null ? '' : `  segments ${r.segmentsWritten}  fsyncs ${r.fsyncs ?? '-'}  full GCs ${r.fullGcs ?? '-'}`}${r.failed ? `  FAILED ${r.failed}` : ''}`,
         );
       }
     }
@@ -199,10 +212,11 @@ async function main(): Promise<void> {
         fmt(median(rs.map((r) => r.tailMs))),
         v === 'syslog-ng' ? '-' : fmt(median(rs.map((r) => r.segmentsWritten ?? 0))),
         v === 'syslog-ng' ? '-' : fmt(median(rs.map((r) => r.fsyncs ?? 0))),
+        v === 'syslog-ng' ? '-' : rs.map((r) => r.fullGcs ?? '-').join('/'),
         rs.map((r) => fmt(r.deliveredMsgsPerSec)).join('/'),
       ];
     });
-    console.log(table(['variant', 'ingest msg/s', 'delivered msg/s', 'CPU s / 10k msgs', 'peak RSS / PSS MB (all)', 'root RSS / PSS MB', 'tail ms', 'segments written', 'fsyncs', 'raw delivered'], rows));
+    console.log(table(['variant', 'ingest msg/s', 'delivered msg/s', 'CPU s / 10k msgs', 'peak RSS / PSS MB (all)', 'root RSS / PSS MB', 'tail ms', 'segments written', 'fsyncs', 'full GCs', 'raw delivered'], rows));
     for (const v of variants.filter((x) => x !== 'syslog-ng')) {
       const rs = of(v);
       const cpu = ratio(rs, (r) => r.cpuSPer10k);

@@ -29,8 +29,8 @@ export interface BenchDaemon {
   /** ms from spawn until daemon.json named this process. */
   readyMs: number;
   health(): Promise<DaemonHealth>;
-  /** Sum of a Prometheus counter's series on /metrics (e.g. bitville_daemon_spool_segments_written_total). */
-  counter(name: string): Promise<number>;
+  /** Sum of a Prometheus counter's series on /metrics (e.g. bitville_daemon_spool_segments_written_total), optionally only those with `labels` (`kind="major"`). */
+  counter(name: string, labels?: string): Promise<number>;
   /** Polls /health every `everyMs` until `pred` holds; returns the last reading. */
   until(pred: (h: DaemonHealth) => boolean, timeoutMs: number, what: string, everyMs?: number): Promise<DaemonHealth>;
   stop(): Promise<void>;
@@ -83,8 +83,8 @@ export async function startBenchDaemon(dir: string, config: Record<string, unkno
     dataDir,
     readyMs,
     health,
-    async counter(name) {
-      return sumSeries(await getText(`http://${info.health}/metrics`), name);
+    async counter(name, labels) {
+      return sumSeries(await getText(`http://${info.health}/metrics`), name, labels);
     },
     async until(pred, timeoutMs, what, everyMs = 20) {
       const deadline = Date.now() + timeoutMs;
