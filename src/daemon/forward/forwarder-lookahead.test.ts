@@ -1,9 +1,9 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { startTestListener } from '../../../test/helpers/test-listener.js';
+import { startTestListener, type ModeChooser } from '../../../test/helpers/test-listener.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { forwardStats, ids, startRig } from '../../../test/helpers/forward-test-rig.js';
+import { forwardStats, ids, startRig, type RigOptions } from '../../../test/helpers/forward-test-rig.js';
 
 // Each offer in its own event-loop turn, as ingest offers them (one socket read each).
 async function offerOneByOne(rig: { offer(ids: readonly string[]): Promise<void> }, list: readonly string[]): Promise<void> {
@@ -13,13 +13,19 @@ async function offerOneByOne(rig: { offer(ids: readonly string[]): Promise<void>
   }
 }
 
-test('while a batch is in flight, the next full memory buffer waits in the forwarder instead of going to disk', async (t) => {
-  const listener = await startTestListener({ mode: { kind: 'slow', delayMs: 400 } });
-  const rig = await startRig({ url: listener.url, memoryItems: 10, forward: { timeoutMs: 5_000, lingerMs: 1_000 } });
+/** A test listener in `mode` and a memory-mode rig of 10-item buffers sending to it, both stopped after the test. */
+async function lookaheadRig(t: TestContext, mode: ModeChooser, forward: RigOptions['forward']) {
+  const listener = await startTestListener({ mode });
+  const rig = await startRig({ url: listener.url, memoryItems: 10, forward });
   t.after(async () => {
     await rig.stop();
     await listener.close();
   });
+  return { listener, rig };
+}
+
+test('while a batch is in flight, the next full memory buffer waits in the forwarder instead of going to disk', async (t) => {
+  const { listener, rig } = await lookaheadRig(t, { kind: 'slow', delayMs: 400 }, { timeoutMs: 5_000, lingerMs: 1_000 });
   const all = ids(21);
   await offerOneByOne(rig, all.slice(0, 10)); // a full buffer: taken at once
   await waitFor(() => listener.requests() === 1, { what: 'the first batch at the listener, unanswered' });
@@ -39,12 +45,7 @@ test('while a batch is in flight, the next full memory buffer waits in the forwa
 });
 
 test('a send that fails while the next batch waits ahead: the one ahead goes back first, so delivery stays FIFO', async (t) => {
-  const listener = await startTestListener({ mode: (n) => (n === 0 ? { kind: 'hang' } : { kind: 'ok' }) });
-  const rig = await startRig({ url: listener.url, memoryItems: 10, forward: { timeoutMs: 300 } });
-  t.after(async () => {
-    await rig.stop();
-    await listener.close();
-  });
+  const { listener, rig } = await lookaheadRig(t, (n) => (n === 0 ? { kind: 'hang' } : { kind: 'ok' }), { timeoutMs: 300 });
   const all = ids(30);
   await offerOneByOne(rig, all.slice(0, 10));
   await waitFor(() => listener.requests() === 1, { what: 'the first batch at a listener that never answers' });
@@ -70,12 +71,7 @@ test('stop with one batch in flight and one ahead: both reach the spool, oldest 
 });
 
 test('a backlog leaves one whole batch at a time: nothing is taken ahead while more than a memory buffer waits', async (t) => {
-  const listener = await startTestListener({ mode: { kind: 'slow', delayMs: 300 } });
-  const rig = await startRig({ url: listener.url, memoryItems: 10, forward: { batchItems: 20, timeoutMs: 5_000 } });
-  t.after(async () => {
-    await rig.stop();
-    await listener.close();
-  });
+  const { listener, rig } = await lookaheadRig(t, { kind: 'slow', delayMs: 300 }, { batchItems: 20, timeoutMs: 5_000 });
   const all = ids(60);
   await rig.offer(all); // in one turn: memory overflows to 10-item segments behind the first batch
   await waitFor(() => listener.requests() === 1, { what: 'the first batch in flight' });
